@@ -1,0 +1,191 @@
+"""`FeatureConfig`: every parameter of feature extraction, frozen, JSON round-trip, hashable."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+
+from genrekit.errors import ParameterError
+
+#: Frame-level features (one row per STFT frame), with their dimensionality given a config.
+FRAME_FEATURES = (
+    "logmel",
+    "mfcc",
+    "mfcc_delta",
+    "mfcc_delta2",
+    "chroma",
+    "contrast",
+    "centroid",
+    "bandwidth",
+    "rolloff",
+    "flatness",
+    "zcr",
+    "rms",
+    "onset",
+    "tempogram_ratio",
+)
+#: Track-level features (one vector per track).
+TRACK_FEATURES = ("tempo",)
+ALL_FEATURES = FRAME_FEATURES + TRACK_FEATURES
+
+#: Summary statistics of every frame feature (the seven the FMA baselines use).
+STATISTICS = ("mean", "std", "skew", "kurtosis", "median", "min", "max")
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """Every parameter that determines the features of a track.
+
+    Two configs with equal fields have equal :meth:`hash`; the hash is part of each track's cache
+    key, so changing any field recomputes, and an unchanged config reuses the store.
+
+    Parameters
+    ----------
+    sr : int
+        Sample rate every file is resampled to (Hz).
+    n_fft, hop_length : int
+        STFT size and hop (samples). One STFT per file; every feature is derived from it.
+    n_mels : int
+        Mel bands of the log-mel spectrogram (power, dB, ``top_db`` below its peak).
+    n_mfcc : int
+        MFCCs (DCT-II, ortho) of the log-mel spectrogram; Δ and ΔΔ use ``delta_width``.
+    fmin, fmax : float
+        Mel filterbank range (``fmax=None`` means ``sr / 2``).
+    n_chroma, tuning : int, float
+        Chroma bins and tuning deviation in fractions of a bin (fixed, not estimated per file).
+    n_contrast_bands, contrast_fmin : int, float
+        Spectral-contrast octave bands (rows = bands + 1) and the lowest band edge.
+    rolloff_percent : float
+        Spectral roll-off energy fraction.
+    tempo_ac_seconds : float
+        Autocorrelation window of the tempogram (seconds); tempo and tempogram ratio use it.
+    offset, duration : float
+        Start (s) and maximum length (s) of audio read from each file; ``duration=None`` reads all.
+    features : tuple of str
+        Which features are stored (any of :data:`ALL_FEATURES`).
+    """
+
+    sr: int = 22050
+    n_fft: int = 2048
+    hop_length: int = 512
+    n_mels: int = 128
+    n_mfcc: int = 20
+    fmin: float = 0.0
+    fmax: float | None = None
+    top_db: float = 80.0
+    delta_width: int = 9
+    n_chroma: int = 12
+    tuning: float = 0.0
+    n_contrast_bands: int = 6
+    contrast_fmin: float = 200.0
+    rolloff_percent: float = 0.85
+    tempo_ac_seconds: float = 8.0
+    offset: float = 0.0
+    duration: float | None = None
+    features: tuple[str, ...] = ALL_FEATURES
+
+    def __post_init__(self):
+        feats = tuple(self.features)
+        object.__setattr__(self, "features", feats)
+        unknown = [f for f in feats if f not in ALL_FEATURES]
+        if unknown:
+            raise ParameterError(
+                f"unknown feature {unknown[0]!r}; valid features: {', '.join(ALL_FEATURES)}"
+            )
+        if not feats:
+            raise ParameterError("features is empty; choose at least one of " + ", ".join(ALL_FEATURES))
+        if len(set(feats)) != len(feats):
+            raise ParameterError(f"features lists a name twice: {feats}")
+        for name in ("sr", "n_fft", "hop_length", "n_mels", "n_mfcc", "n_chroma", "delta_width"):
+            if int(getattr(self, name)) <= 0:
+                raise ParameterError(f"{name} must be positive, got {getattr(self, name)!r}")
+        if self.n_mfcc > self.n_mels:
+            raise ParameterError(f"n_mfcc={self.n_mfcc} exceeds n_mels={self.n_mels}")
+        if self.delta_width < 3 or self.delta_width % 2 == 0:
+            raise ParameterError(f"delta_width must be odd and >= 3, got {self.delta_width}")
+        if self.offset < 0:
+            raise ParameterError(f"offset must be >= 0 seconds, got {self.offset}")
+        if self.duration is not None and self.duration <= 0:
+            raise ParameterError(f"duration must be > 0 seconds, got {self.duration}")
+        if not 0 < self.rolloff_percent < 1:
+            raise ParameterError(f"rolloff_percent must be in (0, 1), got {self.rolloff_percent}")
+
+    # ----------------------------------------------------------------------------- serialisation
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["features"] = list(self.features)
+        return d
+
+    def to_json(self) -> str:
+        """Canonical JSON (sorted keys): equal configs give equal strings."""
+        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "FeatureConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise ParameterError(f"unknown FeatureConfig field(s): {', '.join(sorted(unknown))}")
+        d = dict(d)
+        if "features" in d:
+            d["features"] = tuple(d["features"])
+        return cls(**d)
+
+    @classmethod
+    def from_json(cls, text: str) -> "FeatureConfig":
+        return cls.from_dict(json.loads(text))
+
+    def hash(self) -> str:
+        """Short stable hash of the canonical JSON (16 hex digits)."""
+        return hashlib.sha256(self.to_json().encode()).hexdigest()[:16]
+
+    def replace(self, **changes) -> "FeatureConfig":
+        return dataclasses.replace(self, **changes)
+
+    # ----------------------------------------------------------------------------- shapes
+    @property
+    def tempo_win_length(self) -> int:
+        """Tempogram window in frames, as librosa derives it from ``ac_size``."""
+        return int(round(self.tempo_ac_seconds * self.sr / self.hop_length))
+
+    def feature_dims(self) -> dict[str, int]:
+        """Width of each selected feature: frame features per frame, track features per track."""
+        dims = {
+            "logmel": self.n_mels,
+            "mfcc": self.n_mfcc,
+            "mfcc_delta": self.n_mfcc,
+            "mfcc_delta2": self.n_mfcc,
+            "chroma": self.n_chroma,
+            "contrast": self.n_contrast_bands + 1,
+            "centroid": 1,
+            "bandwidth": 1,
+            "rolloff": 1,
+            "flatness": 1,
+            "zcr": 1,
+            "rms": 1,
+            "onset": 1,
+            "tempogram_ratio": 13,
+            "tempo": 1,
+        }
+        return {f: dims[f] for f in self.features}
+
+    @property
+    def frame_features(self) -> tuple[str, ...]:
+        return tuple(f for f in self.features if f in FRAME_FEATURES)
+
+    @property
+    def track_features(self) -> tuple[str, ...]:
+        return tuple(f for f in self.features if f in TRACK_FEATURES)
+
+
+def parse_feature_list(text: str | None) -> tuple[str, ...]:
+    """Parse ``--features`` (comma-separated; ``all`` or empty means every feature)."""
+    if not text or text.strip() == "all":
+        return ALL_FEATURES
+    names = tuple(t.strip() for t in text.split(",") if t.strip())
+    for n in names:
+        if n not in ALL_FEATURES:
+            raise ParameterError(f"unknown feature {n!r}; valid features: {', '.join(ALL_FEATURES)}")
+    return names

@@ -1,0 +1,111 @@
+"""Decode one audio file into the mono float32 signal the features expect."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+
+import numpy as np
+
+from genrekit.errors import AudioError
+
+#: Frames read per block: decoding, downmix and resampling stream block by block, so memory stays
+#: bounded by the output signal, not by the source's channels and sample rate.
+BLOCK_FRAMES = 1 << 16
+
+
+def content_hash(path: str | os.PathLike) -> str:
+    """BLAKE2b (128-bit) hex digest of the file's bytes: a track's identity in the cache."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, lambda: hashlib.blake2b(digest_size=16)).hexdigest()
+
+
+@contextlib.contextmanager
+def _quiet_native_stderr():
+    """Silence what the C decoders (libmpg123, libvorbis) print to fd 2 while a file is read.
+
+    Their warnings (e.g. "part2_3_length too large") are about recoverable frames; a real
+    failure still surfaces as an exception, which genrekit records with the file's name.
+    """
+    try:
+        saved = os.dup(2)
+    except OSError:  # pragma: no cover - no fd 2
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def decode(
+    path: str | os.PathLike, sr: int, *, offset: float = 0.0, duration: float | None = None
+) -> tuple[np.ndarray, int]:
+    """Read ``path`` with soundfile, downmix to mono and resample once (soxr, HQ) to ``sr``.
+
+    Parameters
+    ----------
+    path : path-like
+        WAV, FLAC, OGG/Vorbis, MP3, AIFF or anything else libsndfile decodes.
+    sr : int
+        Target sample rate.
+    offset, duration : float
+        Seconds to skip, and the most seconds to read (None: to the end).
+
+    Returns
+    -------
+    y : np.ndarray [shape=(n,)], float32
+    native_sr : int
+        The file's own sample rate.
+
+    Raises
+    ------
+    AudioError
+        With the reason, when the file is empty, cannot be decoded or holds no samples.
+    """
+    import soundfile as sf
+    import soxr
+
+    try:
+        size = os.path.getsize(path)
+    except OSError as e:
+        raise AudioError(f"cannot read file: {e.strerror}") from e
+    if size == 0:
+        raise AudioError("file is empty (0 bytes)")
+    try:
+        with _quiet_native_stderr(), sf.SoundFile(path) as f:
+            native_sr = f.samplerate
+            start = int(round(offset * native_sr))
+            stop = None if duration is None else start + int(round(duration * native_sr))
+            if start:
+                if f.seekable():
+                    f.seek(min(start, f.frames) if f.frames > 0 else start)
+                else:  # pragma: no cover - libsndfile formats are seekable
+                    raise AudioError("file is not seekable; cannot apply --offset")
+            stream = None if native_sr == sr else soxr.ResampleStream(native_sr, sr, 1, dtype="float32", quality="HQ")
+            remaining = None if stop is None else stop - start
+            chunks = []
+            while remaining is None or remaining > 0:
+                n = BLOCK_FRAMES if remaining is None else min(BLOCK_FRAMES, remaining)
+                block = f.read(n, dtype="float32", always_2d=True)
+                if len(block) == 0:
+                    break
+                if remaining is not None:
+                    remaining -= len(block)
+                mono = block.mean(axis=1, dtype=np.float32) if block.shape[1] > 1 else block[:, 0]
+                chunks.append(stream.resample_chunk(mono) if stream else mono.copy())
+            if stream:
+                chunks.append(stream.resample_chunk(np.zeros(0, np.float32), last=True))
+    except AudioError:
+        raise
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError, EOFError) as e:
+        raise AudioError(f"cannot decode audio: {e}") from e
+    y = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+    if y.size == 0:
+        raise AudioError("no audio samples" + (" after the requested offset" if offset else ""))
+    return np.ascontiguousarray(y, dtype=np.float32), native_sr

@@ -1,0 +1,314 @@
+"""HOW extraction flows: tracks → parallel workers → one shard writer → feature store.
+
+The executor is a seam: tasks go through ``joblib.Parallel`` under whatever joblib backend is
+active (loky processes by default; a Dask cluster registers its own backend), and results stream
+back as they finish so the parent writes shards and shows progress.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from genrekit import __version__
+from genrekit.cache.store import (
+    SCHEMA_VERSION,
+    TMP_SUFFIX,
+    FailureRow,
+    ShardWriter,
+    StoreLock,
+    TrackRow,
+    load_index,
+    write_index,
+)
+from genrekit.errors import AudioError, ParameterError, StoreError
+from genrekit.features.config import FeatureConfig
+from genrekit.features.extract import compute_features, summary_names, summary_vector
+from genrekit.pipeline.decode import content_hash, decode
+from genrekit.pipeline.tracks import Track
+
+DEFAULT_STORE = "genrekit_store"
+
+
+@dataclass
+class ExtractReport:
+    """What one ``extract`` run did."""
+
+    store: Path
+    n_tracks: int = 0
+    n_extracted: int = 0
+    n_cached: int = 0
+    n_failed: int = 0
+    n_failed_cached: int = 0
+    shards_written: int = 0
+    seconds: float = 0.0
+    failures: list[FailureRow] = field(default_factory=list)
+    interrupted: bool = False
+
+    def line(self) -> str:
+        parts = [f"{self.n_extracted} extracted", f"{self.n_cached} skipped as cached",
+                 f"{self.n_failed + self.n_failed_cached} failed"]
+        s = ", ".join(parts) + f" in {self.seconds:.1f} s -> {self.store}"
+        if self.n_failed + self.n_failed_cached:
+            s += f" (see why: genrekit info {self.store} --failures)"
+        if self.interrupted:
+            s = "interrupted: " + s + " (finished shards kept; run again to resume)"
+        return s
+
+
+# ------------------------------------------------------------------------------------ the worker
+def _limit_threads():
+    """One BLAS/numba thread per worker: parallelism comes from processes."""
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+
+
+def extract_one(task: dict, config: FeatureConfig) -> dict:
+    """Extract one file. Never raises for bad audio: returns a ``fail`` record instead.
+
+    ``task`` holds the track fields, the file's stat and the content hash stored for this id
+    (``known_hash``) if any. Returns ``{"status": "ok" | "cached" | "fail", ...}``; for ``ok``
+    the frame features are time-major ``(n_frames, dim)`` float32.
+    """
+    _limit_threads()
+    path = task["path"]
+    try:
+        h = content_hash(path)
+    except OSError as e:
+        return {"status": "fail", "task": task, "content_hash": "", "error_type": type(e).__name__,
+                "message": f"cannot read file: {e.strerror or e}"}
+    if task.get("known_hash") == h:
+        return {"status": "cached", "task": task, "content_hash": h}
+    try:
+        y, native_sr = decode(path, config.sr, offset=config.offset, duration=config.duration)
+        feats = compute_features(y, config)
+    except AudioError as e:
+        return {"status": "fail", "task": task, "content_hash": h, "error_type": "AudioError", "message": str(e)}
+    except MemoryError:
+        return {"status": "fail", "task": task, "content_hash": h, "error_type": "MemoryError",
+                "message": "out of memory while extracting; use --duration to read less of long files"}
+    except Exception as e:  # a bug or an unexpected decoder error must not kill the batch
+        return {"status": "fail", "task": task, "content_hash": h, "error_type": type(e).__name__,
+                "message": str(e) or repr(e)}
+    frame_feats = {k: np.ascontiguousarray(v.T) for k, v in feats.items() if k in config.frame_features}
+    n_frames = next(iter(frame_feats.values())).shape[0] if frame_feats else 0
+    return {
+        "status": "ok",
+        "task": task,
+        "content_hash": h,
+        "duration": float(len(y) / config.sr),
+        "sample_rate": int(native_sr),
+        "n_frames": int(n_frames),
+        "frames": frame_feats,
+        "track_features": {k: v for k, v in feats.items() if k in config.track_features},
+        "summary": summary_vector(feats, config),
+    }
+
+
+# ------------------------------------------------------------------------------------ planning
+def _task(track: Track, known: TrackRow | FailureRow | None) -> dict:
+    st = os.stat(track.path)
+    return {
+        "id": track.id, "path": track.path, "label": track.label, "group": track.group,
+        "split": track.split, "meta": dict(track.meta), "file_size": st.st_size,
+        "file_mtime_ns": st.st_mtime_ns,
+        "known_hash": known.content_hash if isinstance(known, TrackRow) else None,
+    }
+
+
+def plan(tracks: list[Track], done: dict[str, TrackRow], failed: dict[str, FailureRow],
+         retry_failed: bool) -> tuple[list[dict], int, int, list[FailureRow]]:
+    """Split tracks into tasks to run, and those the store already holds.
+
+    A track is cached when its id is stored with the same file size and mtime (no need to read
+    it), or — decided in the worker — with the same content hash. A track that failed before
+    with an unchanged file is not retried unless ``retry_failed``.
+    """
+    tasks, n_cached, n_failed_cached, vanished = [], 0, 0, []
+    for t in tracks:
+        prev = done.get(t.id)
+        fail = failed.get(t.id)
+        try:
+            st = os.stat(t.path)
+        except OSError as e:
+            vanished.append(FailureRow(id=t.id, path=t.path, content_hash="", error_type=type(e).__name__,
+                                       message=f"cannot read file: {e.strerror or e}"))
+            continue
+        if prev is not None and (prev.file_size, prev.file_mtime_ns) == (st.st_size, st.st_mtime_ns):
+            n_cached += 1
+        elif (fail is not None and not retry_failed
+              and (fail.file_size, fail.file_mtime_ns) == (st.st_size, st.st_mtime_ns)):
+            n_failed_cached += 1
+        else:
+            tasks.append(_task(t, prev))
+    return tasks, n_cached, n_failed_cached, vanished
+
+
+def _existing_rows(store_dir: Path, index: dict, config_hash: str):
+    """Latest TrackRow / FailureRow per id for this config (empty store: nothing)."""
+    from genrekit.cache.store import FeatureStore
+
+    if not any(e["config_hash"] == config_hash for e in index["shards"].values()):
+        return {}, {}
+    fs = FeatureStore(store_dir, config_hash=config_hash)
+    try:
+        return {r.id: r for r in fs.tracks}, {f.id: f for f in fs.failures}
+    finally:
+        fs.close()
+
+
+# ------------------------------------------------------------------------------------ the run
+def extract(
+    tracks: list[Track],
+    store: str | os.PathLike = DEFAULT_STORE,
+    config: FeatureConfig | None = None,
+    *,
+    workers: int | None = None,
+    shard_size: int = 64,
+    shard_seconds: float = 60.0,
+    retry_failed: bool = False,
+    progress: bool = True,
+    backend: str = "loky",
+) -> ExtractReport:
+    """Extract ``tracks`` into the store at ``store``; resumable and incremental.
+
+    Parameters
+    ----------
+    tracks : list of Track
+    store : path
+        Store directory (created if absent).
+    config : FeatureConfig
+    workers : int, optional
+        Worker processes (default: all cores). ``1`` runs in this process.
+    shard_size, shard_seconds : int, float
+        A shard is closed (and safe from crashes) after this many files or seconds, whichever
+        comes first; a crash loses at most the shard in progress.
+    retry_failed : bool
+        Retry files that failed before even if unchanged.
+    progress : bool
+        Show a tqdm progress bar on stderr.
+    backend : str
+        joblib backend the tasks run under (``loky`` processes by default): the executor seam.
+    """
+    from joblib import Parallel, delayed, parallel_config
+    from tqdm.auto import tqdm
+
+    config = config or FeatureConfig()
+    workers = workers or os.cpu_count() or 1
+    if workers < 1:
+        raise ParameterError(f"--workers must be >= 1, got {workers}")
+    if shard_size < 1:
+        raise ParameterError(f"shard_size must be >= 1, got {shard_size}")
+    store_dir = Path(store)
+    if store_dir.exists() and not store_dir.is_dir():
+        raise StoreError(f"--store {store_dir} is a file; pass a directory path for the feature store")
+    store_dir.mkdir(parents=True, exist_ok=True)
+    t0 = time.monotonic()
+    report = ExtractReport(store=store_dir, n_tracks=len(tracks))
+
+    lock = StoreLock(store_dir).acquire()
+    try:
+        for stale in store_dir.glob("*" + TMP_SUFFIX):  # left by a killed run; we hold the lock
+            stale.unlink(missing_ok=True)
+        index, changed = load_index(store_dir)
+        chash = config.hash()
+        index["configs"].setdefault(chash, config.to_json())
+        if index.get("current_config") != chash:
+            index["current_config"] = chash
+            changed = True
+        index["schema_version"] = SCHEMA_VERSION
+        if changed:
+            write_index(store_dir, index)
+
+        done, failed = _existing_rows(store_dir, index, chash)
+        tasks, report.n_cached, report.n_failed_cached, vanished = plan(tracks, done, failed, retry_failed)
+
+        names = summary_names(config)
+        dims = config.feature_dims()
+        writer_args = dict(
+            config_json=config.to_json(), config_hash=chash,
+            frame_dims={k: dims[k] for k in config.frame_features},
+            track_dims={k: dims[k] for k in config.track_features},
+            summary_names=names, genrekit_version=__version__,
+        )
+        writer: ShardWriter | None = None
+
+        def rotate(force=False):
+            nonlocal writer
+            if writer is not None and (force or writer.n_tracks + writer.n_failures >= shard_size
+                                       or writer.age >= shard_seconds):
+                entry = writer.close()
+                if entry is not None:
+                    index["shards"][writer.name] = entry
+                    write_index(store_dir, index)
+                    report.shards_written += 1
+                writer = None
+
+        def record_failure(fail: FailureRow):
+            nonlocal writer
+            if writer is None:
+                writer = ShardWriter(store_dir, **writer_args)
+            writer.add_failure(fail)
+            report.failures.append(fail)
+            report.n_failed += 1
+
+        for fail in vanished:
+            record_failure(fail)
+
+        bar = tqdm(total=len(tasks), unit="file", desc="extract", disable=not progress or not tasks,
+                   dynamic_ncols=True)
+        try:
+            if tasks:
+                _limit_threads()
+                with parallel_config(backend=backend, inner_max_num_threads=1):
+                    results = Parallel(n_jobs=min(workers, len(tasks)), return_as="generator_unordered",
+                                       pre_dispatch="2*n_jobs")(delayed(extract_one)(t, config) for t in tasks)
+                    for res in results:
+                        task = res["task"]
+                        if res["status"] == "cached":
+                            report.n_cached += 1
+                        elif res["status"] == "fail":
+                            record_failure(FailureRow(
+                                id=task["id"], path=task["path"], content_hash=res["content_hash"],
+                                error_type=res["error_type"], message=res["message"],
+                                file_size=task["file_size"], file_mtime_ns=task["file_mtime_ns"]))
+                        else:
+                            if writer is None:
+                                writer = ShardWriter(store_dir, **writer_args)
+                            row = TrackRow(
+                                id=task["id"], path=task["path"], label=task["label"], group=task["group"],
+                                split=task["split"], content_hash=res["content_hash"],
+                                duration=res["duration"], sample_rate=res["sample_rate"],
+                                file_size=task["file_size"], file_mtime_ns=task["file_mtime_ns"],
+                                n_frames=res["n_frames"], meta=task["meta"])
+                            writer.add_track(row, res["frames"], res["track_features"], res["summary"])
+                            report.n_extracted += 1
+                        bar.update(1)
+                        rotate()
+            rotate(force=True)
+        except KeyboardInterrupt:
+            # Keep what is finished: close the shard in progress cleanly.
+            report.interrupted = True
+            rotate(force=True)
+        except BaseException:
+            if writer is not None:
+                writer.discard()
+            raise
+        finally:
+            bar.close()
+    finally:
+        lock.release()
+    report.seconds = time.monotonic() - t0
+    return report
+
+
+def install_sigterm_as_interrupt():
+    """Make SIGTERM behave like Ctrl-C (finish the shard in progress, then stop)."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, handler)
