@@ -116,6 +116,8 @@ def run_extract(args) -> int:
     from genrekit.pipeline.sources import load_source
 
     config = feature_config_from_args(args)
+    if os.path.exists(args.store) and not os.path.isdir(args.store):
+        raise ParameterError(f"--store {args.store} is a file; pass a directory path for the feature store")
     scan = load_source(args.audio_dir, manifest=args.manifest, fma_metadata=args.fma_metadata,
                        subset=args.fma_subset)
     if scan.missing:

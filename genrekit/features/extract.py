@@ -30,7 +30,6 @@ class Filterbanks:
         self.chroma = librosa.filters.chroma(
             sr=c.sr, n_fft=c.n_fft, tuning=c.tuning, n_chroma=c.n_chroma
         ).astype(np.float32)
-        self.window = librosa.filters.get_window("hann", c.n_fft, fftbins=True).astype(np.float32)
         self.tempo_freqs = librosa.tempo_frequencies(
             c.tempo_win_length, hop_length=c.hop_length, sr=c.sr
         )
@@ -100,7 +99,7 @@ def compute_features(y: np.ndarray, config: FeatureConfig, *, sr: int | None = N
     need = _needs(c)
     out: dict[str, np.ndarray] = {}
 
-    S = np.abs(librosa.stft(y, n_fft=c.n_fft, hop_length=c.hop_length, window=fb.window))
+    S = np.abs(librosa.stft(y, n_fft=c.n_fft, hop_length=c.hop_length))
     power = S**2 if need & {"logmel", "chroma"} else None
 
     if "logmel" in need:

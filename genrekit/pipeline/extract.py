@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from genrekit import __version__
 from genrekit.cache.store import (
@@ -85,8 +86,11 @@ def extract_one(task: dict, config: FeatureConfig) -> dict:
     if task.get("known_hash") == h:
         return {"status": "cached", "task": task, "content_hash": h}
     try:
-        y, native_sr = decode(path, config.sr, offset=config.offset, duration=config.duration)
-        feats = compute_features(y, config)
+        # One BLAS thread in every process, this one included: the same file gives bit-identical
+        # features whichever backend or worker count computed it.
+        with threadpool_limits(limits=1):
+            y, native_sr = decode(path, config.sr, offset=config.offset, duration=config.duration)
+            feats = compute_features(y, config)
     except AudioError as e:
         return {"status": "fail", "task": task, "content_hash": h, "error_type": "AudioError", "message": str(e)}
     except MemoryError:
