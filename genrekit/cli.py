@@ -8,6 +8,7 @@ line and exit 2; ``--debug`` shows the traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -16,6 +17,13 @@ from genrekit import __version__
 from genrekit.errors import GenrekitError, ParameterError
 
 EXIT_USAGE = 2
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """Usage errors as one line (what was wrong, and where to read more), exit code 2."""
+
+    def error(self, message):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see: {self.prog} --help)\n")
 
 
 def _positive_int(text: str) -> int:
@@ -83,6 +91,32 @@ def add_run_args(p: argparse.ArgumentParser):
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
+def add_cluster_args(p: argparse.ArgumentParser, *, batches: bool = True):
+    """--backend local|dask, --scheduler, --batch-size (extract and benchmark)."""
+    g = p.add_argument_group("cluster (pip install 'genrekit[distributed]')")
+    g.add_argument("--backend", choices=("local", "dask"), default="local",
+                   help="local: processes on this machine; dask: a Dask cluster (a local one of --workers "
+                        "processes, or --scheduler's). The store and the audio must be on storage every "
+                        "worker sees at the same path")
+    g.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                   help="with --backend dask: connect to this scheduler (tcp://HOST:8786) instead of "
+                        "starting a local cluster; its workers are used and --workers is ignored")
+    if batches:
+        g.add_argument("--batch-size", type=_positive_int, default=32, metavar="N",
+                       help="with --backend dask: files per task; each batch is written as one shard")
+
+
+def cluster_kwargs(args) -> dict:
+    if args.scheduler and args.backend != "dask":
+        raise ParameterError(f"--scheduler {args.scheduler} needs --backend dask")
+    if args.backend == "dask":
+        from genrekit.pipeline.distributed import require_distributed
+
+        require_distributed()  # before scanning a large collection
+    return {"executor": args.backend, "scheduler": args.scheduler,
+            **({"batch_size": args.batch_size} if hasattr(args, "batch_size") else {})}
+
+
 # ------------------------------------------------------------------------------------ extract
 def add_extract(sub):
     from genrekit.pipeline.extract import DEFAULT_STORE
@@ -108,6 +142,7 @@ def add_extract(sub):
     p.add_argument("--retry-failed", action="store_true", help="retry files that failed before")
     add_feature_args(p)
     add_run_args(p)
+    add_cluster_args(p)
     p.set_defaults(run=run_extract)
 
 
@@ -116,6 +151,7 @@ def run_extract(args) -> int:
     from genrekit.pipeline.sources import load_source
 
     config = feature_config_from_args(args)
+    cluster = cluster_kwargs(args)
     if os.path.exists(args.store) and not os.path.isdir(args.store):
         raise ParameterError(f"--store {args.store} is a file; pass a directory path for the feature store")
     scan = load_source(args.audio_dir, manifest=args.manifest, fma_metadata=args.fma_metadata,
@@ -127,7 +163,7 @@ def run_extract(args) -> int:
     install_sigterm_as_interrupt()
     report = extract(scan.tracks, args.store, config, workers=args.workers, shard_size=args.shard_size,
                      shard_seconds=args.shard_seconds, retry_failed=args.retry_failed,
-                     progress=not args.no_progress)
+                     progress=not args.no_progress, **cluster)
     for f in report.failures[:10]:
         print(f"failed: {f.path}: {f.error_type}: {f.message}", file=sys.stderr)
     if len(report.failures) > 10:
@@ -181,12 +217,277 @@ def run_demo(args) -> int:
     return 0
 
 
+# ------------------------------------------------------------------------------------ benchmark
+def add_benchmark(sub):
+    from genrekit.pipeline.extract import DEFAULT_STORE
+
+    p = sub.add_parser(
+        "benchmark", help="compare genre classifiers on a feature store with one shared split",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=(
+            "Evaluate models on a feature store. The split is computed once and every model gets the\n"
+            "same folds; scaling and every fitted transform live inside each model, fitted on the\n"
+            "training fold only. Writes results.json, leaderboard.csv, predictions.csv, report.md and\n"
+            "PNG figures (confusion matrices, leaderboard) into --out, and prints the leaderboard.\n"
+            "The same command twice gives identical metrics."),
+        epilog=(
+            "splits:\n"
+            "  kfold:K            stratified K-fold over tracks\n"
+            "  group-kfold:K      stratified by label, grouped by artist (no artist in train and test)\n"
+            "  predefined         the store's split column (train / validation / test)\n"
+            "  holdout:FRACTION   one split with FRACTION of the tracks in test (grouped when artists are known)\n"
+            "  default: group-kfold:5 when the store knows artists, else kfold:5\n\n"
+            "examples:\n"
+            "  genrekit benchmark --models svm,knn,rf\n"
+            "  genrekit benchmark --split kfold:10 --param svm.C=10 --param rf.n_estimators=500\n"
+            "  genrekit benchmark --tune --save-models --out runs/tuned\n"
+            "  genrekit models    # every model name, with a one-line description"))
+    p.add_argument("--store", default=None, metavar="PATH",
+                   help=f"feature store directory (default: {DEFAULT_STORE}; with --table: only when given)")
+    p.add_argument("--models", default=None, metavar="LIST",
+                   help="comma-separated model names, or 'all' (default: those marked * by `genrekit models`)")
+    p.add_argument("--split", default=None, metavar="SPEC",
+                   help="kfold:K, group-kfold:K, predefined or holdout:FRACTION (default: see below)")
+    p.add_argument("--seed", type=int, default=0, metavar="N",
+                   help="seed of the split, the models and the tuning folds (default: 0)")
+    p.add_argument("--param", action="append", default=[], metavar="MODEL.KEY=VALUE",
+                   help="set a hyper-parameter, e.g. svm.C=10 (repeatable; value read as int, float, "
+                        "true/false, none or text)")
+    p.add_argument("--tune", action="store_true",
+                   help="grid-search each model's small grid inside every training fold (nested; never sees the test fold)")
+    p.add_argument("--features", default=None, metavar="LIST",
+                   help="restrict summary models to the columns of these features (default: all in the store)")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="run folder for results, report and figures (default: runs/<timestamp>)")
+    p.add_argument("--save-models", action="store_true",
+                   help="refit every model on all the benchmark's tracks and save OUT/models/<model>.joblib "
+                        "for `genrekit predict`")
+    p.add_argument("--workers", type=_positive_int, default=None, metavar="N",
+                   help="parallel fits over models x folds (default: all cores; results do not depend on it)")
+    p.add_argument("--device", default=None, metavar="DEV",
+                   help="torch device of the neural heads: auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N "
+                        "or mps (default: auto)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_cluster_args(p, batches=False)
+    add_table_args(p)
+    p.set_defaults(run=run_benchmark)
+
+
+def run_benchmark(args) -> int:
+    from genrekit.pipeline.benchmark import parse_params, run_benchmark as bench
+
+    features = [f.strip() for f in args.features.split(",") if f.strip()] if args.features else None
+    cluster, store, workers = cluster_kwargs(args), args.store, args.workers
+    store, features = benchmark_input(args, features)  # with --table: a Dataset (arrays travel with the jobs)
+    with contextlib.ExitStack() as stack:
+        if cluster["executor"] == "dask":  # folds x models through joblib's Dask backend
+            from genrekit.pipeline.distributed import joblib_on_dask
+
+            if isinstance(store, str):
+                store = os.path.abspath(store)  # the workers open the store too
+            workers = stack.enter_context(joblib_on_dask(cluster["scheduler"], workers,
+                                                         store=store if isinstance(store, str) else None,
+                                                         progress=not args.no_progress))
+        result = bench(store, args.models, split=args.split, seed=args.seed, params=parse_params(args.param),
+                       tune=args.tune, out=args.out, save_models=args.save_models, workers=workers,
+                       features=features, progress=not args.no_progress,
+                       log=lambda line: print(line, file=sys.stderr), device=args.device)
+    print(result.table())
+    for name, path in result.artifacts.items():
+        print(f"saved model {name}: {path}")
+    print(f"report: {result.report_path}")
+    return 1 if result.failed else 0
+
+
+def add_table_args(p: argparse.ArgumentParser):
+    """--table FILE (repeatable), the role columns and --fusion (benchmark)."""
+    g = p.add_argument_group(
+        "external feature tables",
+        "benchmark CSV, Parquet or ARFF feature tables (summary models only), alone or joined with --store "
+        "on track id; with two or more blocks every model also runs on each block alone and fused: "
+        "MODEL[block=FILE], MODEL[early], MODEL[late]")
+    g.add_argument("--table", action="append", default=[], metavar="FILE",
+                   help="a feature table, one row per track (repeatable)")
+    g.add_argument("--label-column", default=None, metavar="C",
+                   help="label column (default: label; ARFF: else the last nominal attribute)")
+    g.add_argument("--group-column", default=None, metavar="C",
+                   help="artist/group column for grouped splits (default: group, else artist)")
+    g.add_argument("--id-column", default=None, metavar="C",
+                   help="track id column, the join key (default: id; without one rows are numbered from 0)")
+    g.add_argument("--split-column", default=None, metavar="C",
+                   help="predefined train/validation/test column (default: split)")
+    g.add_argument("--fusion", default=None, metavar="MODE",
+                   help="early (default: blocks concatenated, each scaled to an equal share), late (one model "
+                        "per block, probabilities averaged) or both")
+
+
+def benchmark_input(args, features):
+    """``(store or Dataset, features)`` for the runner from the benchmark arguments."""
+    from genrekit.pipeline.extract import DEFAULT_STORE
+
+    roles = {"label_column": args.label_column, "group_column": args.group_column,
+             "id_column": args.id_column, "split_column": args.split_column}
+    if not args.table:
+        given = [f"--{k.replace('_', '-')}" for k, v in roles.items() if v] + (["--fusion"] if args.fusion else [])
+        if given:
+            raise ParameterError(f"{', '.join(given)} appl{'y' if len(given) > 1 else 'ies'} to --table; "
+                                 "add --table FILE or drop it")
+        return args.store or DEFAULT_STORE, features
+    import warnings
+
+    from genrekit.pipeline.tables import TableWarning, build_dataset
+
+    if args.fusion and len(args.table) + (args.store is not None) < 2:
+        raise ParameterError("--fusion needs two or more feature blocks: --store with --table, or several --table")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TableWarning)  # the runner prints and reports them
+        ds = build_dataset(args.store, args.table, features=features, fusion=args.fusion or "early", **roles)
+    return ds, None
+
+
+# ------------------------------------------------------------------------------------ export
+def add_export(sub):
+    from genrekit.pipeline.export import FORMATS, LEVELS
+    from genrekit.pipeline.extract import DEFAULT_STORE
+
+    p = sub.add_parser(
+        "export", help="write a store's features as a table for pandas, Weka, Spark, DuckDB, numpy",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=(
+            "Write the features of a store as a table with named columns and track metadata (id, path,\n"
+            "label, group, split): one row per track (--level summary) or one row per frame (--level\n"
+            "frames: id, label, group, split, frame, time, then mfcc_00 …). Streams shard by shard, so\n"
+            "memory stays bounded on large stores."),
+        epilog=(
+            "formats:\n"
+            "  csv       header + rows; opens in pandas and spreadsheets\n"
+            "  parquet   typed columns (float32 features) in row groups; pandas, polars, DuckDB, Spark\n"
+            "            (pip install 'genrekit[parquet]')\n"
+            "  arff      Weka: label last as a nominal class, id/path/group/split as string attributes\n"
+            "  npz       numpy: X, y, names, ids, groups, splits, paths (summary only)\n\n"
+            "examples:\n"
+            "  genrekit export --out features.csv\n"
+            "  genrekit export --format parquet --level frames --features mfcc,chroma --out frames.parquet\n"
+            "  genrekit export --out gtzan.arff --labels-only"))
+    p.add_argument("--store", default=DEFAULT_STORE, metavar="PATH",
+                   help=f"feature store directory (default: {DEFAULT_STORE})")
+    p.add_argument("--format", choices=FORMATS, default=None,
+                   help="table format (default: from the extension of --out)")
+    p.add_argument("--out", required=True, metavar="PATH", help="the file to write")
+    p.add_argument("--level", choices=LEVELS, default="summary",
+                   help="summary: one row per track (default); frames: one row per frame (csv, parquet)")
+    p.add_argument("--features", default=None, metavar="LIST",
+                   help="only the columns of these features (default: all in the store)")
+    p.add_argument("--labels-only", action="store_true", help="only tracks that have a label")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(run=run_export)
+
+
+def run_export(args) -> int:
+    from genrekit.pipeline.export import export_table
+
+    features = [f.strip() for f in args.features.split(",") if f.strip()] if args.features else None
+    report = export_table(args.store, args.format, args.out, level=args.level, features=features,
+                          labels_only=args.labels_only, progress=not args.no_progress)
+    print(report.line())
+    return 0
+
+
+# ------------------------------------------------------------------------------------ models
+def add_models(sub):
+    p = sub.add_parser("models", help="list the models `benchmark` can run",
+                       description="Every registered model: its name, what it reads (summary vectors or "
+                                   "frame sequences) and a one-line description. * marks the default set.")
+    p.set_defaults(run=run_models)
+
+
+def run_models(args) -> int:
+    from genrekit.classifiers import model_specs
+
+    specs = model_specs()
+    width = max(len(s.name) for s in specs)
+    for s in specs:
+        print(f"{'*' if s.default else ' '} {s.name.ljust(width)}  {s.input:<7}  {s.description}")
+    print("\n* = run by `genrekit benchmark` when --models is not given")
+    return 0
+
+
+# ------------------------------------------------------------------------------------ predict
+def add_predict(sub):
+    p = sub.add_parser(
+        "predict", help="predict the genres of audio files with a saved model",
+        description=("Extract features of each file with the model's own feature config (the same code "
+                     "as `extract`) and print the top genres with probabilities. A file that cannot be "
+                     "read is reported and the rest are still predicted (exit code 1 if any failed). "
+                     "Models come from `genrekit benchmark --save-models` (OUT/models/<model>.joblib)."))
+    p.add_argument("inputs", nargs="+", metavar="FILE_OR_DIR", help="audio files, or folders searched recursively")
+    p.add_argument("--model", required=True, metavar="ARTIFACT", help="a saved model (.joblib)")
+    p.add_argument("--top-k", type=_positive_int, default=3, metavar="K", help="genres to show per file (default: 3)")
+    p.add_argument("--segments", type=_positive_float, nargs="?", const=3.0, default=None, metavar="S",
+                   help="also print a timeline: a prediction every S seconds (default S: 3)")
+    p.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    p.add_argument("--workers", type=_positive_int, default=None, metavar="N",
+                   help="processes decoding files (default: all cores)")
+    p.add_argument("--device", default=None, metavar="DEV",
+                   help="torch device of a neural model: auto, cpu, cuda, cuda:N or mps (default: the model's own)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(run=run_predict)
+
+
+def run_predict(args) -> int:
+    import warnings
+
+    from genrekit.pipeline.artifacts import load_artifact
+    from genrekit.pipeline.predict import format_prediction, predict, predictions_json
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        artifact = load_artifact(args.model)
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
+    preds = []
+    for pred in predict(artifact, args.inputs, top_k=args.top_k, segments=args.segments, workers=args.workers,
+                        progress=not args.no_progress and not args.json, device=args.device):
+        preds.append(pred)
+        if not args.json:
+            print(format_prediction(pred), file=sys.stdout if pred.ok else sys.stderr)
+    if args.json:
+        print(predictions_json(preds, artifact))
+    return 0 if all(p.ok for p in preds) else 1
+
+
+# ------------------------------------------------------------------------------------ verify
+def add_verify(sub):
+    from genrekit.pipeline.extract import DEFAULT_STORE
+
+    p = sub.add_parser(
+        "verify", help="check a feature store's shards and index; --repair what cannot be trusted",
+        description=("Open every shard, check its structure and values, recompute its SHA-256 against "
+                     "the index, and report truncated or unreadable shards, orphan temporary files, index "
+                     "entries without shard files and shards the index does not list. Exit code 0: "
+                     "sound; 1: problems found (and not repaired)."))
+    p.add_argument("store", nargs="?", default=DEFAULT_STORE, metavar="STORE",
+                   help=f"feature store directory (default: {DEFAULT_STORE})")
+    p.add_argument("--repair", action="store_true",
+                   help="take the writer lock, delete corrupt shards and orphan temporary files, and rewrite "
+                        "the index so the next `extract` recomputes what was lost")
+    p.set_defaults(run=run_verify)
+
+
+def run_verify(args) -> int:
+    from genrekit.cache.verify import verify_store
+
+    report = verify_store(args.store, repair=args.repair)
+    print("\n".join(report.lines()))
+    return 0 if report.ok else 1
+
+
 # ------------------------------------------------------------------------------------ main
-COMMANDS = [add_extract, add_info, add_demo]
+COMMANDS = [add_extract, add_info, add_demo, add_benchmark, add_export, add_predict, add_models, add_verify]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog="genrekit",
         description="Feature extraction and fair, reproducible benchmarking for music genre classification.")
     parser.add_argument("--version", action="version", version=f"genrekit {__version__}")

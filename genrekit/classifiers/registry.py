@@ -28,6 +28,12 @@ A model declares what it reads with ``input=``:
 ``y`` is always an integer array of class indices ``0 .. n_classes-1`` (the runner keeps the
 class names); a training fold may lack some classes, so models must use ``classes_``.
 
+Optional hooks the runner honours (the neural heads use them): a parameter ``frame_rate``
+(set to the store's frames per second), ``device`` (set by ``--device``) and
+``frame_features`` (when not None, it replaces the spec's ``frame_features``: names, or one
+comma-separated string); ``fit(X, y, groups=None)`` receives the training tracks' artists; a
+fitted ``history_`` (list of per-epoch dicts) is kept in ``results.json`` as a learning curve.
+
 Every factory returns an *unfitted* estimator whose own pipeline holds every fitted transform
 (scaling, PCA, …), so nothing is ever fitted outside a training fold, and which follows the
 scikit-learn contract (``get_params``/``set_params``/``clone``, ``fit``, ``predict``,
@@ -68,6 +74,9 @@ class ModelSpec:
         ``"svc__C"``).
     default : bool
         Whether ``genrekit benchmark`` runs it when ``--models`` is not given.
+    cost : float
+        Rough relative fitting cost (1 = a linear model); the runner starts costly fits first so
+        parallel workers finish together. Affects scheduling only, never results.
     """
 
     name: str
@@ -77,6 +86,7 @@ class ModelSpec:
     frame_features: tuple[str, ...] | None = None
     grid: dict = field(default_factory=dict)
     default: bool = False
+    cost: float = 1.0
 
 
 _REGISTRY: dict[str, ModelSpec] = {}
@@ -84,7 +94,7 @@ _REGISTRY: dict[str, ModelSpec] = {}
 
 def register(name: str, description: str, *, input: str = "summary",
              frame_features: tuple[str, ...] | list[str] | None = None,
-             grid: dict | None = None, default: bool = False):
+             grid: dict | None = None, default: bool = False, cost: float = 1.0):
     """Decorator: register ``factory`` under ``name``.
 
     Parameters
@@ -101,6 +111,8 @@ def register(name: str, description: str, *, input: str = "summary",
         Hyper-parameter grid for ``--tune``.
     default : bool
         Part of the default ``--models`` set.
+    cost : float
+        Rough relative fitting cost, for scheduling (see :class:`ModelSpec`).
 
     Returns
     -------
@@ -123,7 +135,7 @@ def register(name: str, description: str, *, input: str = "summary",
         _REGISTRY[name] = ModelSpec(
             name=name, description=description, factory=factory, input=input,
             frame_features=tuple(frame_features) if frame_features is not None else None,
-            grid=dict(grid or {}), default=default)
+            grid=dict(grid or {}), default=default, cost=float(cost))
         return factory
 
     return deco
@@ -133,11 +145,7 @@ def _load_builtin():
     """Import the modules that register the built-in models (once)."""
     import genrekit.classifiers.classic  # noqa: F401
     import genrekit.classifiers.gmm  # noqa: F401
-    try:  # the neural heads, when that module exists
-        import genrekit.classifiers.neural  # noqa: F401
-    except ModuleNotFoundError as e:
-        if e.name != "genrekit.classifiers.neural":
-            raise
+    import genrekit.classifiers.neural  # noqa: F401  (torch itself is imported only when a head fits)
 
 
 def available_models() -> list[str]:
@@ -226,7 +234,8 @@ def resolve_params(estimator, params: dict, model: str = "model") -> dict:
                 f"use the full name, e.g. --param {model}.{sorted(hits)[0]}=..."
             )
         else:
-            leaves = sorted({k.rsplit("__", 1)[-1] for k in own if not _is_estimator(own[k])})
+            leaves = sorted({k.rsplit("__", 1)[-1] for k in own if not _is_estimator(own[k])}
+                            - {"steps", "memory", "transform_input"})
             raise ParameterError(
                 f"model {model} has no parameter {key!r}; valid: {', '.join(leaves)}"
             )
@@ -248,6 +257,8 @@ def _validate_now(estimator, model: str, params: dict):
             continue
         try:
             check()
+        except AttributeError:  # an estimator without scikit-learn's parameter constraints
+            continue
         except (ValueError, TypeError) as e:
             given = ", ".join(f"{model}.{k}={v!r}" for k, v in params.items())
             raise ParameterError(f"bad --param for {model} ({given}): {e}") from None

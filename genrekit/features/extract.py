@@ -92,6 +92,13 @@ def compute_features(y: np.ndarray, config: FeatureConfig, *, sr: int | None = N
             f"audio too short: {y.size} samples ({y.size / c.sr:.3f} s) is less than one "
             f"analysis frame of {c.n_fft} samples"
         )
+    # MFCC deltas need delta_width frames (1 + n // hop with centred frames).
+    min_delta = (c.delta_width - 1) * c.hop_length
+    if set(c.features) & {"mfcc_delta", "mfcc_delta2"} and y.size < min_delta:
+        raise AudioError(
+            f"audio too short: {y.size} samples ({y.size / c.sr:.3f} s) is less than the "
+            f"{min_delta} samples ({c.delta_width} analysis frames) that MFCC deltas need"
+        )
     if not np.isfinite(y).all():
         raise AudioError("audio holds non-finite samples (NaN or Inf)")
 

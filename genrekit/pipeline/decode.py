@@ -21,6 +21,19 @@ def content_hash(path: str | os.PathLike) -> str:
         return hashlib.file_digest(f, lambda: hashlib.blake2b(digest_size=16)).hexdigest()
 
 
+def _native_path(path) -> str | bytes:
+    """The path as bytes on POSIX, so that names which are not valid UTF-8 still open."""
+    return os.fsencode(path) if os.name == "posix" else os.fspath(path)
+
+
+def _libsndfile_reason(e, path) -> str:
+    """libsndfile's reason without the path it echoes; its 'does not exist' means 'unrecognised'."""
+    reason = (getattr(e, "error_string", "") or str(e)).strip()
+    if "does not exist or is not a regular file" in reason and os.path.isfile(path):  # unidentifiable data
+        return "unrecognised or corrupt audio data (no decoder accepts it)"
+    return reason
+
+
 @contextlib.contextmanager
 def _quiet_native_stderr():
     """Silence what the C decoders (libmpg123, libvorbis) print to fd 2 while a file is read.
@@ -78,7 +91,7 @@ def decode(
     if size == 0:
         raise AudioError("file is empty (0 bytes)")
     try:
-        with _quiet_native_stderr(), sf.SoundFile(path) as f:
+        with _quiet_native_stderr(), sf.SoundFile(_native_path(path)) as f:
             native_sr = f.samplerate
             start = int(round(offset * native_sr))
             stop = None if duration is None else start + int(round(duration * native_sr))
@@ -103,7 +116,9 @@ def decode(
                 chunks.append(stream.resample_chunk(np.zeros(0, np.float32), last=True))
     except AudioError:
         raise
-    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError, EOFError) as e:
+    except sf.LibsndfileError as e:
+        raise AudioError(f"cannot decode audio: {_libsndfile_reason(e, path)}") from e
+    except (RuntimeError, TypeError, ValueError, EOFError) as e:
         raise AudioError(f"cannot decode audio: {e}") from e
     y = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
     if y.size == 0:

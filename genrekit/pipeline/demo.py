@@ -18,11 +18,17 @@ def default_cache_dir() -> Path:
     return (Path(xdg) if xdg else Path.home() / ".cache") / "genrekit"
 
 
-def run_demo(cache_dir=None, *, workers=None, progress=True, out=print, dataset: dict | None = None) -> dict:
-    """Generate the demo data set (once), extract it (resumably), and report.
+#: Models the demo compares: classic baselines and CPU-sized neural heads (when registered).
+DEMO_MODELS = ("svm", "knn", "gmm", "rf", "logreg", "mlp", "cnn1d")
+
+
+def run_demo(cache_dir=None, *, workers=None, progress=True, out=print, dataset: dict | None = None,
+             models=DEMO_MODELS, runs_dir="runs") -> dict:
+    """Generate the demo data set (once), extract it (resumably), benchmark, and report.
 
     ``dataset`` overrides :func:`~genrekit.pipeline.synth.make_dataset` arguments (tests use a
-    smaller set). Returns a dict with the paths and the extraction report.
+    smaller set). The benchmark uses an artist-grouped 5-fold split and writes its report under
+    ``runs_dir/demo-<timestamp>``. Returns a dict with the paths and both reports.
     """
     from genrekit.pipeline.extract import extract
     from genrekit.pipeline.report import describe_store
@@ -33,14 +39,33 @@ def run_demo(cache_dir=None, *, workers=None, progress=True, out=print, dataset:
     audio_dir = root / "demo" / "audio"
     store = root / "demo" / "store"
     t0 = time.monotonic()
-    out(f"[1/2] generating the demo data set ({len(GENRES)} synthetic genres) in {audio_dir}")
+    out(f"[1/3] generating the demo data set ({len(GENRES)} synthetic genres) in {audio_dir}")
     manifest = make_dataset(audio_dir, **(dataset or {}))
     scan = read_manifest(manifest)
     out(f"      {len(scan.tracks)} clips, {len({t.group for t in scan.tracks})} artists "
         f"({time.monotonic() - t0:.1f} s)")
-    out(f"[2/2] extracting features with {workers or os.cpu_count()} workers into {store}")
+    out(f"[2/3] extracting features with {workers or os.cpu_count()} workers into {store}")
     report = extract(scan.tracks, store, FeatureConfig(), workers=workers, progress=progress)
     out("      " + report.line())
     out("")
     out(describe_store(store))
-    return {"audio_dir": audio_dir, "manifest": manifest, "store": store, "extract": report}
+    out("")
+
+    from genrekit.classifiers.registry import available_models
+    from genrekit.pipeline.benchmark import run_benchmark
+
+    from genrekit.classifiers.neural import DEMO_PARAMS
+
+    names = [m for m in models if m in available_models()]
+    run_dir = Path(runs_dir) / time.strftime("demo-%Y%m%d-%H%M%S")
+    out(f"[3/3] benchmarking {', '.join(names)} on artist-grouped folds")
+    bench = run_benchmark(store, names, split="group-kfold:5", seed=0, out=run_dir, workers=workers,
+                          params={m: dict(DEMO_PARAMS[m]) for m in names if m in DEMO_PARAMS},  # CPU-sized heads
+                          progress=progress, log=lambda m: out("      " + m))
+    out("")
+    out(bench.table())
+    out("")
+    out(f"report: {bench.report_path}")
+    out(f"done in {time.monotonic() - t0:.0f} s")
+    return {"audio_dir": audio_dir, "manifest": manifest, "store": store, "extract": report,
+            "benchmark": bench}

@@ -1,15 +1,19 @@
 """HOW extraction flows: tracks → parallel workers → one shard writer → feature store.
 
-The executor is a seam: tasks go through ``joblib.Parallel`` under whatever joblib backend is
-active (loky processes by default; a Dask cluster registers its own backend), and results stream
-back as they finish so the parent writes shards and shows progress.
+The executor is a seam. ``local``: tasks go through ``joblib.Parallel`` (loky processes by
+default) and results stream back as they finish so the parent writes shards and shows progress.
+``dask``: batches of files run on a Dask cluster and each worker writes its batch's shard itself
+(:mod:`genrekit.pipeline.distributed`). Both plan with :func:`plan`, compute with
+:func:`extract_one` and store with :func:`write_result`, under the lock held by this process.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,6 +55,16 @@ class ExtractReport:
     failures: list[FailureRow] = field(default_factory=list)
     interrupted: bool = False
 
+    def count(self, row: "TrackRow | FailureRow | None"):
+        """Account for one file's outcome as :func:`write_result` returns it."""
+        if row is None:
+            self.n_cached += 1
+        elif isinstance(row, FailureRow):
+            self.failures.append(row)
+            self.n_failed += 1
+        else:
+            self.n_extracted += 1
+
     def line(self) -> str:
         parts = [f"{self.n_extracted} extracted", f"{self.n_cached} skipped as cached",
                  f"{self.n_failed + self.n_failed_cached} failed"]
@@ -91,6 +105,9 @@ def extract_one(task: dict, config: FeatureConfig) -> dict:
         with threadpool_limits(limits=1):
             y, native_sr = decode(path, config.sr, offset=config.offset, duration=config.duration)
             feats = compute_features(y, config)
+            summary = summary_vector(feats, config)
+            if not np.isfinite(summary).all():  # never into the summary table, whatever the cause
+                raise AudioError("summary statistics came out non-finite (NaN or Inf) for this audio")
     except AudioError as e:
         return {"status": "fail", "task": task, "content_hash": h, "error_type": "AudioError", "message": str(e)}
     except MemoryError:
@@ -110,13 +127,50 @@ def extract_one(task: dict, config: FeatureConfig) -> dict:
         "n_frames": int(n_frames),
         "frames": frame_feats,
         "track_features": {k: v for k, v in feats.items() if k in config.track_features},
-        "summary": summary_vector(feats, config),
+        "summary": summary,
     }
 
 
+def shard_writer_args(config: FeatureConfig) -> dict:
+    """:class:`ShardWriter` keyword arguments for shards of ``config`` (the same on every backend)."""
+    dims = config.feature_dims()
+    return dict(
+        config_json=config.to_json(), config_hash=config.hash(),
+        frame_dims={k: dims[k] for k in config.frame_features},
+        track_dims={k: dims[k] for k in config.track_features},
+        summary_names=summary_names(config), genrekit_version=__version__,
+    )
+
+
+def write_result(res: dict, get_writer: Callable[[], ShardWriter]) -> TrackRow | FailureRow | None:
+    """Write one :func:`extract_one` result into a shard; every backend stores results this way.
+
+    ``get_writer()`` returns the shard to write to (called only when there is something to
+    write). Returns the :class:`TrackRow` or :class:`FailureRow` written, or None for a track
+    found cached by content hash (nothing written).
+    """
+    task = res["task"]
+    if res["status"] == "cached":
+        return None
+    if res["status"] == "fail":
+        fail = FailureRow(id=task["id"], path=task["path"], content_hash=res["content_hash"],
+                          error_type=res["error_type"], message=res["message"],
+                          file_size=task["file_size"], file_mtime_ns=task["file_mtime_ns"])
+        get_writer().add_failure(fail)
+        return fail
+    row = TrackRow(
+        id=task["id"], path=task["path"], label=task["label"], group=task["group"],
+        split=task["split"], content_hash=res["content_hash"],
+        duration=res["duration"], sample_rate=res["sample_rate"],
+        file_size=task["file_size"], file_mtime_ns=task["file_mtime_ns"],
+        n_frames=res["n_frames"], meta=task["meta"])
+    get_writer().add_track(row, res["frames"], res["track_features"], res["summary"])
+    return row
+
+
 # ------------------------------------------------------------------------------------ planning
-def _task(track: Track, known: TrackRow | FailureRow | None) -> dict:
-    st = os.stat(track.path)
+def _task(track: Track, known: TrackRow | FailureRow | None, st: os.stat_result | None = None) -> dict:
+    st = st or os.stat(track.path)
     return {
         "id": track.id, "path": track.path, "label": track.label, "group": track.group,
         "split": track.split, "meta": dict(track.meta), "file_size": st.st_size,
@@ -149,7 +203,7 @@ def plan(tracks: list[Track], done: dict[str, TrackRow], failed: dict[str, Failu
               and (fail.file_size, fail.file_mtime_ns) == (st.st_size, st.st_mtime_ns)):
             n_failed_cached += 1
         else:
-            tasks.append(_task(t, prev))
+            tasks.append(_task(t, prev, st))  # one stat: the file may vanish any time
     return tasks, n_cached, n_failed_cached, vanished
 
 
@@ -178,6 +232,9 @@ def extract(
     retry_failed: bool = False,
     progress: bool = True,
     backend: str = "loky",
+    executor: str = "local",
+    scheduler=None,
+    batch_size: int = 32,
 ) -> ExtractReport:
     """Extract ``tracks`` into the store at ``store``; resumable and incremental.
 
@@ -197,7 +254,16 @@ def extract(
     progress : bool
         Show a tqdm progress bar on stderr.
     backend : str
-        joblib backend the tasks run under (``loky`` processes by default): the executor seam.
+        With ``executor="local"``: the joblib backend the tasks run under (``loky`` processes).
+    executor : {"local", "dask"}
+        ``local``: worker processes on this machine, results streamed back to one shard writer.
+        ``dask``: batches of files on a Dask cluster, each batch written by its worker into its
+        own shard on storage every worker shares (:mod:`genrekit.pipeline.distributed`).
+    scheduler : str or distributed.Client, optional
+        With ``executor="dask"``: the scheduler address (``tcp://host:8786``) or a connected
+        client; None starts a local cluster of ``workers`` processes.
+    batch_size : int
+        With ``executor="dask"``: files per task, and so per shard.
     """
     from joblib import Parallel, delayed, parallel_config
     from tqdm.auto import tqdm
@@ -208,6 +274,14 @@ def extract(
         raise ParameterError(f"--workers must be >= 1, got {workers}")
     if shard_size < 1:
         raise ParameterError(f"shard_size must be >= 1, got {shard_size}")
+    if executor not in ("local", "dask"):
+        raise ParameterError(f"executor must be 'local' or 'dask', got {executor!r}")
+    if executor == "dask":
+        from genrekit.pipeline.distributed import require_distributed
+
+        require_distributed()
+        if batch_size < 1:
+            raise ParameterError(f"--batch-size must be >= 1, got {batch_size}")
     store_dir = Path(store)
     if store_dir.exists() and not store_dir.is_dir():
         raise StoreError(f"--store {store_dir} is a file; pass a directory path for the feature store")
@@ -232,15 +306,14 @@ def extract(
         done, failed = _existing_rows(store_dir, index, chash)
         tasks, report.n_cached, report.n_failed_cached, vanished = plan(tracks, done, failed, retry_failed)
 
-        names = summary_names(config)
-        dims = config.feature_dims()
-        writer_args = dict(
-            config_json=config.to_json(), config_hash=chash,
-            frame_dims={k: dims[k] for k in config.frame_features},
-            track_dims={k: dims[k] for k in config.track_features},
-            summary_names=names, genrekit_version=__version__,
-        )
+        writer_args = shard_writer_args(config)
         writer: ShardWriter | None = None
+
+        def current_writer() -> ShardWriter:
+            nonlocal writer
+            if writer is None:
+                writer = ShardWriter(store_dir, **writer_args)
+            return writer
 
         def rotate(force=False):
             nonlocal writer
@@ -254,15 +327,20 @@ def extract(
                 writer = None
 
         def record_failure(fail: FailureRow):
-            nonlocal writer
-            if writer is None:
-                writer = ShardWriter(store_dir, **writer_args)
-            writer.add_failure(fail)
-            report.failures.append(fail)
-            report.n_failed += 1
+            current_writer().add_failure(fail)
+            report.count(fail)
 
         for fail in vanished:
             record_failure(fail)
+
+        if executor == "dask":
+            from genrekit.pipeline.distributed import run_batches
+
+            rotate(force=True)  # the files that vanished since the scan: a shard of their own
+            run_batches(tasks, store_dir, config, index, report, scheduler=scheduler, workers=workers,
+                        batch_size=batch_size, progress=progress)
+            report.seconds = time.monotonic() - t0
+            return report  # (the lock is released below)
 
         bar = tqdm(total=len(tasks), unit="file", desc="extract", disable=not progress or not tasks,
                    dynamic_ncols=True)
@@ -273,25 +351,7 @@ def extract(
                     results = Parallel(n_jobs=min(workers, len(tasks)), return_as="generator_unordered",
                                        pre_dispatch="2*n_jobs")(delayed(extract_one)(t, config) for t in tasks)
                     for res in results:
-                        task = res["task"]
-                        if res["status"] == "cached":
-                            report.n_cached += 1
-                        elif res["status"] == "fail":
-                            record_failure(FailureRow(
-                                id=task["id"], path=task["path"], content_hash=res["content_hash"],
-                                error_type=res["error_type"], message=res["message"],
-                                file_size=task["file_size"], file_mtime_ns=task["file_mtime_ns"]))
-                        else:
-                            if writer is None:
-                                writer = ShardWriter(store_dir, **writer_args)
-                            row = TrackRow(
-                                id=task["id"], path=task["path"], label=task["label"], group=task["group"],
-                                split=task["split"], content_hash=res["content_hash"],
-                                duration=res["duration"], sample_rate=res["sample_rate"],
-                                file_size=task["file_size"], file_mtime_ns=task["file_mtime_ns"],
-                                n_frames=res["n_frames"], meta=task["meta"])
-                            writer.add_track(row, res["frames"], res["track_features"], res["summary"])
-                            report.n_extracted += 1
+                        report.count(write_result(res, current_writer))
                         bar.update(1)
                         rotate()
             rotate(force=True)
@@ -305,10 +365,25 @@ def extract(
             raise
         finally:
             bar.close()
+    except (OSError, RuntimeError) as e:  # h5py reports a failed write as either
+        if not _no_space(e):
+            raise
+        for stale in store_dir.glob("*" + TMP_SUFFIX):  # the shard in progress; finished ones stay
+            stale.unlink(missing_ok=True)
+        raise StoreError(f"disk full while writing the store {store_dir}: finished shards kept; "
+                         f"free space and run again to resume") from e
     finally:
         lock.release()
     report.seconds = time.monotonic() - t0
     return report
+
+
+def _no_space(e: BaseException) -> bool:
+    """Whether ``e`` says the disk (or quota) is full; h5py puts the errno in its message."""
+    codes = (errno.ENOSPC, errno.EDQUOT)
+    text = str(e)
+    return (getattr(e, "errno", None) in codes or "No space left on device" in text
+            or any(f"errno = {c}," in text for c in codes))
 
 
 def install_sigterm_as_interrupt():

@@ -107,6 +107,11 @@ def _is_audio(name: str) -> bool:
     return os.path.splitext(name)[1].lower() in AUDIO_EXTENSIONS
 
 
+def _text_name(name: str) -> str:
+    """``name`` as valid Unicode text: undecodable bytes of a file name become ``\\xNN``."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
 def _blank_to_none(value: str | None) -> str | None:
     """Strip a cell; return None when nothing is left."""
     if value is None:
@@ -151,7 +156,8 @@ def scan_folder(root: str | os.PathLike[str], labelled: bool | None = None) -> S
     Returns
     -------
     SourceScan
-        ``Track.id`` is the POSIX path relative to ``root`` (e.g. ``blues/blues.00000.mp3``);
+        ``Track.id`` is the POSIX path relative to ``root`` (e.g. ``blues/blues.00000.mp3``;
+        bytes of a name that are not UTF-8 appear as ``\\xNN``);
         ``Track.path`` is ``os.path.join(root, <relative path>)``. ``group`` and ``split`` are
         None. ``missing`` is empty.
 
@@ -176,7 +182,7 @@ def scan_folder(root: str | os.PathLike[str], labelled: bool | None = None) -> S
             if name.startswith("."):
                 continue
             rel = os.path.relpath(os.path.join(dirpath, name), root_text)
-            rel_posix = PurePath(rel).as_posix()
+            rel_posix = _text_name(PurePath(rel).as_posix())
             if _is_audio(name):
                 audio.append((rel, rel_posix))
             else:

@@ -1,0 +1,388 @@
+"""Evaluation splits: computed once, handed to every model, so a leaderboard compares like with like.
+
+Four protocols (``--split``):
+
+``kfold:K``
+    Stratified K-fold over tracks (shuffled with the seed).
+``group-kfold:K``
+    Stratified by label, grouped by artist (or whatever the store's ``group`` column holds):
+    scikit-learn's ``StratifiedGroupKFold``; no group is ever in both train and test.
+``predefined``
+    The store's ``split`` column: ``train`` → training, ``test`` → test, ``validation`` →
+    held aside (classic models do not use it).
+``holdout:FRACTION``
+    One train/test split with about ``FRACTION`` of the tracks in test; stratified, and grouped
+    whenever the store knows groups.
+
+The default is ``group-kfold:5`` when the store knows groups (artists) and ``kfold:5`` otherwise.
+Problems that make a protocol imperfect — a label with fewer tracks or artists than folds, an
+ungrouped split on data with artists — never raise: they become plain-language ``warnings`` on
+the :class:`Split`, which the benchmark prints and writes into its report.
+"""
+
+from __future__ import annotations
+
+import warnings as _warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from genrekit.errors import ParameterError
+
+KINDS = ("kfold", "group-kfold", "predefined", "holdout")
+DEFAULT_FOLDS = 5
+
+
+@dataclass(frozen=True)
+class SplitSpec:
+    """A parsed ``--split`` value."""
+
+    kind: str
+    k: int | None = None
+    fraction: float | None = None
+
+    def __str__(self) -> str:
+        if self.kind in ("kfold", "group-kfold"):
+            return f"{self.kind}:{self.k}"
+        if self.kind == "holdout":
+            return f"holdout:{self.fraction:g}"
+        return self.kind
+
+
+def parse_split(text: str | None) -> SplitSpec | None:
+    """Parse ``--split`` (``kfold:K``, ``group-kfold:K``, ``predefined``, ``holdout:FRACTION``).
+
+    ``kfold`` and ``group-kfold`` without ``:K`` mean 5 folds; ``holdout`` without a fraction
+    means 0.2. Empty or None means "the default" and returns None.
+
+    Raises
+    ------
+    ParameterError
+        For an unknown protocol or a bad number, echoing the value.
+    """
+    if text is None or not str(text).strip():
+        return None
+    text = str(text).strip().lower()
+    kind, _, arg = text.partition(":")
+    kind = {"stratified": "kfold", "groupkfold": "group-kfold", "group": "group-kfold",
+            "grouped": "group-kfold"}.get(kind, kind)
+    if kind not in KINDS:
+        raise ParameterError(
+            f"unknown split {text!r}; use kfold:K, group-kfold:K, predefined or holdout:FRACTION")
+    if kind in ("kfold", "group-kfold"):
+        if not arg:
+            return SplitSpec(kind, k=DEFAULT_FOLDS)
+        try:
+            k = int(arg)
+        except ValueError:
+            raise ParameterError(f"--split {text}: the number of folds must be a whole number, got {arg!r}") from None
+        if k < 2:
+            raise ParameterError(f"--split {text}: need at least 2 folds, got {k}")
+        return SplitSpec(kind, k=k)
+    if kind == "holdout":
+        try:
+            f = float(arg) if arg else 0.2
+        except ValueError:
+            raise ParameterError(f"--split {text}: the test fraction must be a number, e.g. holdout:0.2") from None
+        if not 0 < f < 1:
+            raise ParameterError(f"--split {text}: the test fraction must be between 0 and 1, got {f:g}")
+        return SplitSpec(kind, fraction=f)
+    if arg:
+        raise ParameterError(f"--split {text}: predefined takes no argument")
+    return SplitSpec(kind)
+
+
+@dataclass
+class Fold:
+    """One train/test partition, as indices into the benchmark's track arrays."""
+
+    index: int
+    train: np.ndarray
+    test: np.ndarray
+    validation: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+
+@dataclass
+class Split:
+    """The folds every model is evaluated on, and what the protocol could not guarantee.
+
+    Attributes
+    ----------
+    spec : str
+        Canonical protocol, e.g. ``group-kfold:5``.
+    kind : str
+    seed : int
+    grouped : bool
+        True when no group straddles train and test.
+    folds : list of Fold
+    warnings : list of str
+        Things that weaken the evaluation (ungrouped split on data with artists, labels that
+        cannot be stratified, folds that lack a label in training); printed and reported.
+    notes : list of str
+        Neutral facts (tracks without a group, a fold count lowered by the default).
+    """
+
+    spec: str
+    kind: str
+    seed: int
+    grouped: bool
+    folds: list[Fold]
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def n_folds(self) -> int:
+        return len(self.folds)
+
+    def describe(self) -> str:
+        """One line: the protocol and its shape."""
+        how = {
+            "kfold": "stratified by label",
+            "group-kfold": "stratified by label, grouped by artist",
+            "predefined": "the store's train/test split column",
+            "holdout": "stratified by label" + (", grouped by artist" if self.grouped else ""),
+        }[self.kind]
+        if self.n_folds == 1:
+            f = self.folds[0]
+            return f"{self.spec} ({how}; seed {self.seed}): {len(f.train)} training and {len(f.test)} test tracks"
+        n_test = [len(f.test) for f in self.folds]
+        size = f"{n_test[0]}" if len(set(n_test)) == 1 else f"{min(n_test)}-{max(n_test)}"
+        return f"{self.spec} ({how}; seed {self.seed}): {self.n_folds} folds, {size} test tracks each"
+
+    def to_dict(self, ids=None) -> dict:
+        """JSON-ready description; with ``ids``, each fold lists its test track ids."""
+        folds = []
+        for f in self.folds:
+            d = {"index": f.index, "n_train": int(len(f.train)), "n_test": int(len(f.test)),
+                 "n_validation": int(len(f.validation))}
+            if ids is not None:
+                d["test_ids"] = [str(ids[i]) for i in f.test]
+            folds.append(d)
+        return {"spec": self.spec, "kind": self.kind, "seed": self.seed, "grouped": self.grouped,
+                "n_folds": self.n_folds, "folds": folds, "warnings": list(self.warnings),
+                "notes": list(self.notes)}
+
+
+# ============================================================================================
+def _fill_groups(groups, n: int) -> tuple[np.ndarray | None, int]:
+    """Groups as strings; tracks without one become their own group. None if nobody has one."""
+    if groups is None:
+        return None, n
+    g = np.array([None if v is None or (isinstance(v, str) and not v.strip()) else str(v) for v in groups],
+                 dtype=object)
+    missing = np.array([v is None for v in g])
+    if missing.all():
+        return None, n
+    g[missing] = [f"\x00track-{i}" for i in np.flatnonzero(missing)]  # unique, never a real name
+    return g, int(missing.sum())
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _label_warnings(folds: list[Fold], y: np.ndarray, classes, why: dict) -> list[str]:
+    """One line per label that a protocol could not treat fairly: why, and what it means per fold."""
+    out = []
+    for c in classes:
+        parts = [why[c]] if c in why else []
+        no_train = [f.index + 1 for f in folds if not np.any(y[f.train] == c)]
+        no_test = [f.index + 1 for f in folds if not np.any(y[f.test] == c)]
+        if no_train:
+            parts.append(f"no training track in fold{'s' if len(no_train) > 1 else ''} "
+                         f"{', '.join(map(str, no_train))} (models cannot predict it there)")
+        if no_test:
+            parts.append(f"no test track in fold{'s' if len(no_test) > 1 else ''} {', '.join(map(str, no_test))}")
+        if parts:
+            out.append(f"label {c!r}: " + "; ".join(parts))
+    return out
+
+
+def _kfold(y, k, seed, classes, counts, warn, why):
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    small = [(c, n) for c, n in zip(classes, counts) if n < k]
+    for c, n in small:
+        why[c] = f"{_plural(int(n), 'track')}, fewer than {k} folds, so it cannot be stratified"
+    if len(small) == len(classes):
+        warn.append(f"no label has {k} tracks: folds are shuffled but not stratified")
+        splitter, args = KFold(k, shuffle=True, random_state=seed), (np.zeros(len(y)),)
+    else:
+        splitter, args = StratifiedKFold(k, shuffle=True, random_state=seed), (np.zeros(len(y)), y)
+    with _warnings.catch_warnings():
+        _warnings.filterwarnings("ignore", message=".*least populated class.*")
+        return [Fold(i, np.sort(tr), np.sort(te)) for i, (tr, te) in enumerate(splitter.split(*args))]
+
+
+def _group_kfold(y, g, k, seed, classes, counts, warn, why):
+    from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
+
+    for c in classes:
+        artists = len(set(g[y == c]))
+        if artists < k:
+            named = sorted({a for a in g[y == c] if not a.startswith("\x00")})
+            who = f" ({', '.join(named[:3])}{', …' if len(named) > 3 else ''})" if named else ""
+            why[c] = f"{_plural(artists, 'artist')}{who}, fewer than {k} folds, so it cannot be stratified by artist"
+    with _warnings.catch_warnings():
+        _warnings.filterwarnings("ignore", message=".*least populated class.*")
+        if (counts < k).all():
+            warn.append(f"no label has {k} tracks: folds are grouped by artist but not stratified")
+            splitter = GroupKFold(k, shuffle=True, random_state=seed)
+        else:
+            splitter = StratifiedGroupKFold(k, shuffle=True, random_state=seed)
+        return [Fold(i, np.sort(tr), np.sort(te))
+                for i, (tr, te) in enumerate(splitter.split(np.zeros(len(y)), y, g))]
+
+
+def _holdout(y, g, fraction, seed, classes, why, notes):
+    rng = np.random.RandomState(seed)
+    if g is not None:
+        from sklearn.model_selection import StratifiedGroupKFold
+
+        n_groups = len(set(g))
+        k = int(min(max(2, round(1 / fraction)), n_groups))
+        with _warnings.catch_warnings():
+            _warnings.filterwarnings("ignore", message=".*least populated class.*")
+            tr, te = next(StratifiedGroupKFold(k, shuffle=True, random_state=seed).split(np.zeros(len(y)), y, g))
+        notes.append(f"grouped holdout: {len(te)} of {len(y)} tracks ({len(te) / len(y):.0%}) in test, "
+                     f"whole artists kept on one side (asked for {fraction:.0%})")
+        return [Fold(0, np.sort(tr), np.sort(te))]
+    test = []
+    for c in classes:
+        idx = np.flatnonzero(y == c)
+        rng.shuffle(idx)
+        n = len(idx)
+        n_test = 0 if n < 2 else int(min(n - 1, max(1, round(fraction * n))))
+        if n < 2:
+            why[c] = "only 1 track, kept for training and never tested"
+        test.extend(idx[:n_test])
+    test = np.sort(np.asarray(test, dtype=np.int64))
+    train = np.setdiff1d(np.arange(len(y)), test)
+    return [Fold(0, train, test)]
+
+
+def _predefined(y, split_column, classes, warn, notes):
+    if split_column is None:
+        raise ParameterError("this store has no predefined split (no track has a split value); "
+                             "use --split kfold:5 or group-kfold:5")
+    s = np.array([None if v is None else str(v).strip().lower() for v in split_column], dtype=object)
+    s = np.array([{"val": "validation", "valid": "validation", "training": "train"}.get(v, v) for v in s],
+                 dtype=object)
+    train, test, val = (np.flatnonzero(s == name) for name in ("train", "test", "validation"))
+    if len(train) == 0 or len(test) == 0:
+        have = sorted({v for v in s if v is not None})
+        raise ParameterError(
+            "the store's split column needs 'train' and 'test' tracks for --split predefined "
+            f"(it has: {', '.join(have) or 'no split values'}); use --split kfold:5 or group-kfold:5")
+    other = len(s) - len(train) - len(test) - len(val)
+    if other:
+        notes.append(f"{_plural(other, 'track')} with no train/validation/test split value left out")
+    if len(val):
+        notes.append(f"{_plural(len(val), 'validation track')} held aside (not used for training or testing)")
+    return [Fold(0, train, test, val)]
+
+
+def make_split(labels, groups=None, split_column=None, spec: str | SplitSpec | None = None,
+               seed: int = 0) -> Split:
+    """Compute the evaluation split once.
+
+    Parameters
+    ----------
+    labels : array-like of shape (n_tracks,)
+        One label per track (no None).
+    groups : array-like of shape (n_tracks,), optional
+        Artist (or album) per track; None or blank where unknown. Tracks without a group count
+        as a group of their own.
+    split_column : array-like of shape (n_tracks,), optional
+        The predefined split per track (``train``/``validation``/``test``) for ``predefined``.
+    spec : str or SplitSpec, optional
+        The protocol (see :func:`parse_split`). Default: ``group-kfold:5`` when groups are known,
+        ``kfold:5`` otherwise; the default lowers the fold count when there are fewer groups or
+        tracks than that.
+    seed : int
+        Seeds the shuffling; the same inputs and seed give the same folds.
+
+    Returns
+    -------
+    Split
+
+    Raises
+    ------
+    ParameterError
+        When the protocol cannot run at all: more folds than tracks or groups, no groups for
+        ``group-kfold``, no predefined train/test split. Labels too small to stratify only
+        warn.
+    """
+    y = np.asarray([str(v) for v in labels], dtype=object)
+    n = len(y)
+    if n == 0:
+        raise ParameterError("no labelled tracks to split; extract a labelled collection first")
+    if any(v is None for v in labels):
+        raise ParameterError("every track needs a label to be split; drop unlabelled tracks first")
+    if seed is None or isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ParameterError(f"--seed must be a whole number >= 0, got {seed!r}")
+    seed = int(seed)
+    g, n_without = _fill_groups(groups, n)
+    parsed = parse_split(spec) if not isinstance(spec, SplitSpec) else spec
+    warn: list[str] = []
+    notes: list[str] = []
+    why: dict = {}
+    is_default = parsed is None
+    if is_default:
+        parsed = SplitSpec("group-kfold" if g is not None else "kfold", k=DEFAULT_FOLDS)
+    classes, counts = np.unique(y, return_counts=True)
+    if len(classes) < 2:
+        raise ParameterError(f"need at least 2 labels to benchmark, the store has 1 ({classes[0]!r})")
+    if g is not None and n_without and parsed.kind != "kfold":
+        notes.append(f"{_plural(n_without, 'track')} without an artist: each counts as its own group")
+
+    kind, k = parsed.kind, parsed.k
+    if kind == "group-kfold" and g is None:
+        raise ParameterError("--split group-kfold needs artists (a group column) in the store, and it has none; "
+                             "use --split kfold:K, or re-extract with a manifest that has an artist column")
+    if kind in ("kfold", "group-kfold"):
+        units = len(set(g)) if kind == "group-kfold" else n
+        what = "artists (groups)" if kind == "group-kfold" else "labelled tracks"
+        if k > units:
+            if is_default and units >= 2:
+                notes.append(f"only {units} {what}: using {kind}:{units} instead of {kind}:{k}")
+                k = units
+            else:
+                fix = f"use --split {kind}:{units}" if units >= 2 else "use --split holdout:0.2"
+                raise ParameterError(f"--split {kind}:{k} needs at least {k} {what}, the store has {units}; {fix}")
+        parsed = SplitSpec(kind, k=k)
+
+    if kind == "kfold":
+        folds = _kfold(y, k, seed, classes, counts, warn, why)
+    elif kind == "group-kfold":
+        folds = _group_kfold(y, g, k, seed, classes, counts, warn, why)
+    elif kind == "holdout":
+        folds = _holdout(y, g, parsed.fraction, seed, classes, why, notes)
+    else:
+        folds = _predefined(y, split_column, classes, warn, notes)
+
+    grouped = kind == "group-kfold" or (kind == "holdout" and g is not None)
+    if g is not None:
+        leaks = [f.index for f in folds if set(g[f.train]) & set(g[f.test])]
+        if leaks and kind in ("kfold", "predefined"):
+            shared = len(set.union(*[set(g[folds[i].train]) & set(g[folds[i].test]) for i in leaks]))
+            warn.insert(0, f"the store knows artists but --split {parsed} is not grouped: "
+                           f"{_plural(shared, 'artist')} have tracks on both sides of a fold, so results are "
+                           f"likely inflated; use --split group-kfold:{parsed.k or DEFAULT_FOLDS} for a fair estimate")
+        grouped = not leaks
+    for f in folds:
+        if len(f.test) == 0 or len(f.train) == 0:
+            raise ParameterError(f"--split {parsed}: fold {f.index + 1} has no "
+                                 f"{'test' if len(f.test) == 0 else 'training'} tracks; use fewer folds")
+    warn.extend(_label_warnings(folds, y, classes, why))
+    return Split(spec=str(parsed), kind=kind, seed=seed, grouped=grouped, folds=folds,
+                 warnings=warn, notes=notes)
+
+
+def split_for_store(store, spec: str | SplitSpec | None = None, seed: int = 0, mask=None) -> Split:
+    """:func:`make_split` on a :class:`~genrekit.cache.store.FeatureStore` (rows where ``mask``)."""
+    labels, groups, splits = store.labels, store.groups, store.splits
+    if mask is not None:
+        labels, groups, splits = labels[mask], groups[mask], splits[mask]
+    known_split = splits if any(v for v in splits) else None
+    return make_split(labels, groups=groups, split_column=known_split, spec=spec, seed=seed)
