@@ -38,6 +38,8 @@ from genrekit.pipeline.decode import content_hash, decode
 from genrekit.pipeline.tracks import Track
 
 DEFAULT_STORE = "genrekit_store"
+#: Least seconds between two rewrites of index.json during a run (it grows with the store).
+INDEX_WRITE_SECONDS = 2.0
 
 
 @dataclass
@@ -315,16 +317,23 @@ def extract(
                 writer = ShardWriter(store_dir, **writer_args)
             return writer
 
+        index_written, index_dirty = time.monotonic(), False
+
         def rotate(force=False):
-            nonlocal writer
+            # The index is rewritten at most every INDEX_WRITE_SECONDS (and at the end): a shard
+            # finished in between is found by load_index() from the file itself after a crash.
+            nonlocal writer, index_written, index_dirty
             if writer is not None and (force or writer.n_tracks + writer.n_failures >= shard_size
                                        or writer.age >= shard_seconds):
                 entry = writer.close()
                 if entry is not None:
                     index["shards"][writer.name] = entry
-                    write_index(store_dir, index)
                     report.shards_written += 1
+                    index_dirty = True
                 writer = None
+            if index_dirty and (force or time.monotonic() - index_written >= INDEX_WRITE_SECONDS):
+                write_index(store_dir, index)
+                index_written, index_dirty = time.monotonic(), False
 
         def record_failure(fail: FailureRow):
             current_writer().add_failure(fail)

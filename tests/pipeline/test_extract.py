@@ -164,6 +164,14 @@ def test_store_format_is_readable_with_plain_h5py(collection, tmp_path):
     assert len(index["shards"][shard.name]["sha256"]) == 64
 
 
+def test_index_lists_every_shard_at_the_end_of_a_run(collection, tmp_path):
+    store = tmp_path / "store"
+    extract(scan_folder(collection).tracks, store, SMALL, workers=1, shard_size=1, progress=False)
+    index, changed = load_index(store)
+    assert not changed and len(index["shards"]) == 6
+    assert all(e["sha256"] for e in index["shards"].values())
+
+
 def test_index_is_rebuilt_from_shards_when_lost(collection, tmp_path):
     store = tmp_path / "store"
     extract(scan_folder(collection).tracks, store, SMALL, workers=1, shard_size=2, progress=False)
