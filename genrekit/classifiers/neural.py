@@ -156,7 +156,7 @@ def carve_validation(y: np.ndarray, groups, fraction: float, seed: int) -> tuple
     return np.sort(tr), np.sort(va)
 
 
-class _torch_threads:
+class _TorchThreads:
     """Context: torch uses ``n`` CPU threads inside (None: unchanged), restored on exit."""
 
     def __init__(self, n):
@@ -252,7 +252,7 @@ class _TorchHead(ClassifierMixin, BaseEstimator):
                              num_workers=nw, seed=seed, pad_to=pad_to)
         cuda = [device.index or 0] if device.type == "cuda" else []
         # seeded, without touching the caller's RNG state
-        with torch.random.fork_rng(devices=cuda), _torch_threads(self.n_threads):
+        with torch.random.fork_rng(devices=cuda), _TorchThreads(self.n_threads):
             torch.manual_seed(seed)
             module = build_network(self._network, module_kwargs)
             valid = None
@@ -277,7 +277,7 @@ class _TorchHead(ClassifierMixin, BaseEstimator):
 
         device = self._predict_device()
         self.module_.to(device)
-        with _torch_threads(self.n_threads):
+        with _TorchThreads(self.n_threads):
             return evaluate_tracks(self.module_, dataset, device=device, amp=bool(self.amp),
                                    batch_size=max(int(self.batch_size), 64), num_workers=int(self.num_workers))
 
