@@ -672,6 +672,10 @@ def run_benchmark(
         if n_jobs == 1:
             stream = (_run_job(j) for j in jobs)
         else:
+            # loky restarts a reused worker whose memory grew (torch loads ~250 MB) and warns
+            # about it; the jobs are resubmitted, results are unaffected.
+            warnings.filterwarnings("ignore", message="A worker stopped while some jobs were given",
+                                    category=UserWarning)
             stream = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(delayed(_run_job)(j) for j in jobs)
         for r in stream:
             results.append(r)
