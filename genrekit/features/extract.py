@@ -30,6 +30,7 @@ class Filterbanks:
         self.chroma = librosa.filters.chroma(
             sr=c.sr, n_fft=c.n_fft, tuning=c.tuning, n_chroma=c.n_chroma
         ).astype(np.float32)
+        self.fft_freqs = librosa.fft_frequencies(sr=c.sr, n_fft=c.n_fft)
         self.tempo_freqs = librosa.tempo_frequencies(
             c.tempo_win_length, hop_length=c.hop_length, sr=c.sr
         )
@@ -107,7 +108,7 @@ def compute_features(y: np.ndarray, config: FeatureConfig, *, sr: int | None = N
     out: dict[str, np.ndarray] = {}
 
     S = np.abs(librosa.stft(y, n_fft=c.n_fft, hop_length=c.hop_length))
-    power = S**2 if need & {"logmel", "chroma"} else None
+    power = S**2 if need & {"logmel", "chroma", "flatness"} else None
 
     if "logmel" in need:
         mel = fb.mel @ power
@@ -126,20 +127,15 @@ def compute_features(y: np.ndarray, config: FeatureConfig, *, sr: int | None = N
             S=S, sr=c.sr, n_fft=c.n_fft, fmin=c.contrast_fmin, n_bands=c.n_contrast_bands
         )
     if need & {"centroid", "bandwidth"}:
-        centroid = librosa.feature.spectral_centroid(S=S, sr=c.sr, n_fft=c.n_fft)
-        out["centroid"] = centroid
+        out["centroid"], bandwidth = centroid_bandwidth(S, fb.fft_freqs)
         if "bandwidth" in need:
-            out["bandwidth"] = librosa.feature.spectral_bandwidth(
-                S=S, sr=c.sr, n_fft=c.n_fft, centroid=centroid
-            )
+            out["bandwidth"] = bandwidth
     if "rolloff" in need:
-        out["rolloff"] = librosa.feature.spectral_rolloff(
-            S=S, sr=c.sr, n_fft=c.n_fft, roll_percent=c.rolloff_percent
-        )
+        out["rolloff"] = rolloff(S, fb.fft_freqs, c.rolloff_percent)
     if "flatness" in need:
-        out["flatness"] = librosa.feature.spectral_flatness(S=S)
+        out["flatness"] = librosa.feature.spectral_flatness(S=power, power=1.0)
     if "zcr" in need:
-        out["zcr"] = librosa.feature.zero_crossing_rate(y, frame_length=c.n_fft, hop_length=c.hop_length)
+        out["zcr"] = zero_crossing_rate(y, frame_length=c.n_fft, hop_length=c.hop_length)
     if "rms" in need:
         out["rms"] = librosa.feature.rms(y=y, frame_length=c.n_fft, hop_length=c.hop_length)
     if "onset" in need:
@@ -162,6 +158,62 @@ def compute_features(y: np.ndarray, config: FeatureConfig, *, sr: int | None = N
             raise AudioError(f"feature {name!r} came out non-finite for this audio")
         result[name] = arr
     return result
+
+
+def centroid_bandwidth(S: np.ndarray, freqs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Spectral centroid and (p=2) bandwidth from two matrix-vector products.
+
+    Equals ``librosa.feature.spectral_centroid(S=S)`` and ``spectral_bandwidth(S=S)``, which each
+    normalise the whole spectrogram; here bandwidth² = E[f²] − centroid² (in float64). Silent frames
+    give 0 for both, as in librosa.
+
+    Returns
+    -------
+    centroid, bandwidth : np.ndarray [shape=(1, n_frames)]
+    """
+    f = freqs.astype(np.float64)
+    total = S.sum(axis=0, dtype=np.float64)
+    silent = total < np.finfo(S.dtype).tiny
+    safe = np.where(silent, 1.0, total)
+    centroid = np.where(silent, 0.0, (f @ S) / safe)
+    second = np.where(silent, 0.0, ((f * f) @ S) / safe)
+    bandwidth = np.sqrt(np.maximum(second - centroid**2, 0.0))
+    return centroid[np.newaxis, :], bandwidth[np.newaxis, :]
+
+
+def rolloff(S: np.ndarray, freqs: np.ndarray, roll_percent: float) -> np.ndarray:
+    """Spectral roll-off: the lowest frequency below which ``roll_percent`` of the energy lies.
+
+    Equals ``librosa.feature.spectral_rolloff(S=S, roll_percent=...)`` without its NaN masking.
+
+    Returns
+    -------
+    np.ndarray [shape=(1, n_frames)]
+    """
+    cs = np.cumsum(S, axis=0)
+    first = np.argmax(cs >= roll_percent * cs[-1], axis=0)
+    return freqs[first][np.newaxis, :]
+
+
+def zero_crossing_rate(y: np.ndarray, *, frame_length: int, hop_length: int, threshold: float = 1e-10) -> np.ndarray:
+    """Zero-crossing rate of centred frames, from one pass over the signal.
+
+    Equals ``librosa.feature.zero_crossing_rate(y, frame_length=..., hop_length=...)`` (edge
+    padding, |y| <= ``threshold`` counted as positive, rate = crossings / frame_length) by
+    differencing a cumulative count instead of framing the signal.
+
+    Returns
+    -------
+    np.ndarray [shape=(1, n_frames)]
+    """
+    pad = frame_length // 2
+    yp = np.pad(y, pad, mode="edge")
+    neg = np.signbit(np.where(np.abs(yp) <= threshold, 0.0, yp))
+    cross = np.concatenate([[0], np.cumsum(neg[1:] != neg[:-1])])  # cross[i]: crossings in yp[:i+1]
+    n_frames = 1 + (len(yp) - frame_length) // hop_length
+    starts = np.arange(n_frames) * hop_length
+    counts = cross[starts + frame_length - 1] - cross[starts]
+    return (counts / frame_length)[np.newaxis, :]
 
 
 #: Metrical multiples of the tempo sampled by the tempogram ratio (Prockup et al. 2015; librosa).
@@ -220,9 +272,10 @@ def summarize(frames: np.ndarray) -> np.ndarray:
     x = np.asarray(frames, dtype=np.float64)
     mean = x.mean(axis=1)
     d = x - mean[:, None]
-    m2 = (d**2).mean(axis=1)
-    m3 = (d**3).mean(axis=1)
-    m4 = (d**4).mean(axis=1)
+    d2 = d * d
+    m2 = d2.mean(axis=1)
+    m3 = (d2 * d).mean(axis=1)
+    m4 = (d2 * d2).mean(axis=1)
     # A row is constant when its variance is negligible relative to its magnitude.
     scale = np.maximum(np.abs(mean), 1.0)
     flat = m2 <= (1e-12 * scale) ** 2

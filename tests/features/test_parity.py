@@ -103,3 +103,27 @@ def test_vectorised_tempogram_ratio_matches_librosa():
     bpm = rng.uniform(40, 300, size=40)
     ref = librosa.feature.tempogram_ratio(tg=tg, sr=SR, bpm=bpm, freqs=freqs)
     _close(tempogram_ratio(tg, bpm, freqs), ref, rtol=1e-9)
+
+
+@pytest.mark.parametrize("kind", ["silence", "gaps", "noise-odd-length"])
+def test_fast_spectral_shape_and_zcr_match_librosa_on_edge_cases(kind):
+    rng = np.random.default_rng(7)
+    if kind == "silence":
+        y = np.zeros(SR, np.float32)
+    elif kind == "gaps":
+        y = _signal(2.0)
+        y[5000:20000] = 0.0  # exact digital silence inside: zero frames and sign runs
+    else:
+        y = rng.standard_normal(SR + 333).astype(np.float32) * 0.1
+    f = compute_features(y, FeatureConfig(features=("centroid", "bandwidth", "rolloff", "zcr", "flatness")))
+    kw = dict(sr=SR, n_fft=2048, hop_length=512)
+    if kind == "silence":  # librosa gives exactly 0 for both
+        np.testing.assert_array_equal(f["centroid"], 0)
+        np.testing.assert_array_equal(f["bandwidth"], 0)
+        assert librosa.feature.spectral_centroid(y=y, **kw).max() == 0
+    else:
+        _close(f["centroid"], librosa.feature.spectral_centroid(y=y, **kw))
+        _close(f["bandwidth"], librosa.feature.spectral_bandwidth(y=y, **kw))
+    np.testing.assert_array_equal(f["rolloff"], librosa.feature.spectral_rolloff(y=y, **kw).astype(np.float32))
+    np.testing.assert_array_equal(f["zcr"], librosa.feature.zero_crossing_rate(y).astype(np.float32))
+    _close(f["flatness"], librosa.feature.spectral_flatness(y=y))
