@@ -172,11 +172,11 @@ def centroid_bandwidth(S: np.ndarray, freqs: np.ndarray) -> tuple[np.ndarray, np
     centroid, bandwidth : np.ndarray [shape=(1, n_frames)]
     """
     f = freqs.astype(np.float64)
-    total = S.sum(axis=0, dtype=np.float64)
+    total, first, second = np.stack([np.ones_like(f), f, f * f]) @ S.astype(np.float64)  # one GEMM
     silent = total < np.finfo(S.dtype).tiny
     safe = np.where(silent, 1.0, total)
-    centroid = np.where(silent, 0.0, (f @ S) / safe)
-    second = np.where(silent, 0.0, ((f * f) @ S) / safe)
+    centroid = np.where(silent, 0.0, first / safe)
+    second = np.where(silent, 0.0, second / safe)
     bandwidth = np.sqrt(np.maximum(second - centroid**2, 0.0))
     return centroid[np.newaxis, :], bandwidth[np.newaxis, :]
 
