@@ -84,6 +84,9 @@ def add_run_args(p: argparse.ArgumentParser):
     g = p.add_argument_group("execution")
     g.add_argument("--workers", type=_positive_int, default=None, metavar="N",
                    help="worker processes (default: all cores)")
+    g.add_argument("--max-minutes", type=_positive_float, default=30.0, metavar="M",
+                   help="refuse (record as failed) files with more than M minutes of audio to analyse; "
+                        "memory grows ~2 MB per second of audio per worker (default: 30)")
     g.add_argument("--shard-size", type=_positive_int, default=64, metavar="N",
                    help="close a shard after N files (default: 64); a crash loses at most one shard")
     g.add_argument("--shard-seconds", type=_positive_float, default=60.0, metavar="S",
@@ -163,7 +166,7 @@ def run_extract(args) -> int:
     install_sigterm_as_interrupt()
     report = extract(scan.tracks, args.store, config, workers=args.workers, shard_size=args.shard_size,
                      shard_seconds=args.shard_seconds, retry_failed=args.retry_failed,
-                     progress=not args.no_progress, **cluster)
+                     progress=not args.no_progress, max_seconds=args.max_minutes * 60, **cluster)
     for f in report.failures[:10]:
         print(f"failed: {f.path}: {f.error_type}: {f.message}", file=sys.stderr)
     if len(report.failures) > 10:

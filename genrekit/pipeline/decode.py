@@ -57,7 +57,8 @@ def _quiet_native_stderr():
 
 
 def decode(
-    path: str | os.PathLike, sr: int, *, offset: float = 0.0, duration: float | None = None
+    path: str | os.PathLike, sr: int, *, offset: float = 0.0, duration: float | None = None,
+    max_seconds: float | None = None,
 ) -> tuple[np.ndarray, int]:
     """Read ``path`` with soundfile, downmix to mono and resample once (soxr, HQ) to ``sr``.
 
@@ -69,6 +70,9 @@ def decode(
         Target sample rate.
     offset, duration : float
         Seconds to skip, and the most seconds to read (None: to the end).
+    max_seconds : float, optional
+        Refuse (AudioError) a file whose part to read is longer than this, before decoding it:
+        extraction memory grows with the length of the signal (about 2 MB per second).
 
     Returns
     -------
@@ -95,6 +99,14 @@ def decode(
             native_sr = f.samplerate
             start = int(round(offset * native_sr))
             stop = None if duration is None else start + int(round(duration * native_sr))
+            if max_seconds is not None and f.frames > 0:
+                to_read = (min(f.frames, stop) if stop is not None else f.frames) - start
+                if to_read > max_seconds * native_sr:
+                    raise AudioError(
+                        f"{to_read / native_sr / 60:.1f} min of audio is more than the "
+                        f"{max_seconds / 60:g} min genrekit analyses per file (memory grows by about "
+                        f"2 MB per second of audio); pass --duration S to analyse part of it, or "
+                        f"raise --max-minutes")
             if start:
                 if f.seekable():
                     f.seek(min(start, f.frames) if f.frames > 0 else start)

@@ -40,6 +40,8 @@ from genrekit.pipeline.tracks import Track
 DEFAULT_STORE = "genrekit_store"
 #: Least seconds between two rewrites of index.json during a run (it grows with the store).
 INDEX_WRITE_SECONDS = 2.0
+#: Longest audio analysed per file by default (s): memory grows ~2 MB per second of audio.
+DEFAULT_MAX_SECONDS = 30 * 60.0
 
 
 @dataclass
@@ -105,7 +107,8 @@ def extract_one(task: dict, config: FeatureConfig) -> dict:
         # One BLAS thread in every process, this one included: the same file gives bit-identical
         # features whichever backend or worker count computed it.
         with threadpool_limits(limits=1):
-            y, native_sr = decode(path, config.sr, offset=config.offset, duration=config.duration)
+            y, native_sr = decode(path, config.sr, offset=config.offset, duration=config.duration,
+                                  max_seconds=task.get("max_seconds"))
             feats = compute_features(y, config)
             summary = summary_vector(feats, config)
             if not np.isfinite(summary).all():  # never into the summary table, whatever the cause
@@ -237,6 +240,7 @@ def extract(
     executor: str = "local",
     scheduler=None,
     batch_size: int = 32,
+    max_seconds: float | None = DEFAULT_MAX_SECONDS,
 ) -> ExtractReport:
     """Extract ``tracks`` into the store at ``store``; resumable and incremental.
 
@@ -266,6 +270,9 @@ def extract(
         client; None starts a local cluster of ``workers`` processes.
     batch_size : int
         With ``executor="dask"``: files per task, and so per shard.
+    max_seconds : float or None
+        A file with more audio than this to analyse is recorded as a failure instead of being
+        decoded (memory grows about 2 MB per second of audio); None: no limit.
     """
     from joblib import Parallel, delayed, parallel_config
     from tqdm.auto import tqdm
@@ -307,6 +314,8 @@ def extract(
 
         done, failed = _existing_rows(store_dir, index, chash)
         tasks, report.n_cached, report.n_failed_cached, vanished = plan(tracks, done, failed, retry_failed)
+        for t in tasks:
+            t["max_seconds"] = max_seconds
 
         writer_args = shard_writer_args(config)
         writer: ShardWriter | None = None

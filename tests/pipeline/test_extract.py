@@ -251,3 +251,24 @@ def test_cli_negative_workers_is_a_usage_error(collection, capsys):
     with pytest.raises(SystemExit) as e:
         main(["extract", str(collection), "--workers", "-1"])
     assert e.value.code == 2
+
+
+def test_files_longer_than_max_seconds_are_refused_before_decoding(collection, tmp_path):
+    long = collection / "low" / "long.wav"
+    sf.write(long, tone(200.0, 6.0), 22050)
+    rep = extract(scan_folder(collection).tracks, tmp_path / "s", SMALL, workers=1, progress=False, max_seconds=4)
+    assert rep.n_extracted == 6 and rep.n_failed == 1
+    (fail,) = FeatureStore(tmp_path / "s").failures
+    assert fail.id == "low/long.wav" and "0.1 min of audio is more than the 0.0666667 min" in fail.message
+    assert "--duration" in fail.message
+    # analysing only part of it is allowed
+    rep = extract(scan_folder(collection).tracks, tmp_path / "s2", SMALL.replace(duration=3.0), workers=1,
+                  progress=False, max_seconds=4)
+    assert rep.n_failed == 0 and rep.n_extracted == 7
+
+
+def test_cli_max_minutes(collection, tmp_path, capsys):
+    sf.write(collection / "low" / "long.wav", tone(200.0, 6.0), 22050)
+    rc = main(["extract", str(collection), "--store", str(tmp_path / "s"), "--workers", "1", "--features", "rms",
+               "--max-minutes", "0.05", "--no-progress"])
+    assert rc == 0 and "1 failed" in capsys.readouterr().out
