@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from joblib.externals.loky.process_executor import TerminatedWorkerError
 from threadpoolctl import threadpool_limits
 
 from genrekit import __version__
@@ -31,7 +32,7 @@ from genrekit.cache.store import (
     load_index,
     write_index,
 )
-from genrekit.errors import AudioError, ParameterError, StoreError
+from genrekit.errors import AudioError, GenrekitError, ParameterError, StoreError
 from genrekit.features.config import FeatureConfig
 from genrekit.features.extract import compute_features, summary_names, summary_vector
 from genrekit.pipeline.decode import content_hash, decode
@@ -377,6 +378,14 @@ def extract(
             # Keep what is finished: close the shard in progress cleanly.
             report.interrupted = True
             rotate(force=True)
+        except TerminatedWorkerError as e:
+            # The system killed a worker (most often out of memory): keep what is finished.
+            rotate(force=True)
+            raise GenrekitError(
+                f"a worker process was killed by the system (most likely out of memory) while "
+                f"extracting; {report.n_extracted} files extracted in this run are kept in {store_dir}. "
+                f"Run again to resume, with fewer --workers, a lower --max-minutes or a --duration"
+            ) from e
         except BaseException:
             if writer is not None:
                 writer.discard()

@@ -49,7 +49,7 @@ from genrekit.errors import ParameterError
 
 __all__ = ["GENRES", "SYNTH_VERSION", "FORMATS", "synth_clip", "make_dataset"]
 
-SYNTH_VERSION = 1
+SYNTH_VERSION = 2
 """Version of the synthesis; bump it whenever the audio that a given seed produces changes."""
 
 GENRES: tuple[str, ...] = ("ambient", "rock", "techno", "hiphop", "waltz", "jazz")
@@ -113,10 +113,18 @@ _PROFILES = (
 # the spread of brightness, levels and drum balance. Tuned so that a classifier that must
 # generalise to unseen artists does clearly worse than one that may have seen them, yet a
 # single artist's clips still teach most of a genre.
-_CROSSOVER = 0.6
+_CROSSOVER = 0.9
 _EQ_BANDS = 3
-_EQ_DB = 8.0
-_SPREAD = 0.75
+_EQ_DB = 12.0
+_SPREAD = 1.25
+
+# Production habits that cross genres: the chance that an artist uses a noise colour of its
+# own (from _NOISE_TILTS) and adds hiss up to _HISS of the tonal RMS, and the chance that an
+# artist of a genre without vinyl crackle has some anyway.
+_SHARED_NOISE = 0.5
+_NOISE_TILTS = (0.0, 0.5, 1.0, 1.5, 2.0)
+_HISS = 0.08
+_LOFI = 0.25
 
 _KEY_BASE_MIDI = 36  # C2: a part with octave 0 plays in C2..B2 (plus the key)
 
@@ -184,7 +192,7 @@ _EIGHTHS = (0, 2, 4, 6, 8, 10, 12, 14)
 
 _SPECS: dict[str, _Genre] = {
     "ambient": _Genre(
-        bpm=(62.0, 74.0),
+        bpm=(60.0, 92.0),
         beats=4,
         swing=0.0,
         swing16=0.0,
@@ -204,7 +212,7 @@ _SPECS: dict[str, _Genre] = {
         noise_tilt=1.5,
     ),
     "rock": _Genre(
-        bpm=(138.0, 156.0),
+        bpm=(124.0, 170.0),
         beats=4,
         swing=0.0,
         swing16=0.0,
@@ -230,7 +238,7 @@ _SPECS: dict[str, _Genre] = {
         noise_tilt=0.5,
     ),
     "techno": _Genre(
-        bpm=(122.0, 132.0),
+        bpm=(116.0, 140.0),
         beats=4,
         swing=0.0,
         swing16=0.0,
@@ -255,7 +263,7 @@ _SPECS: dict[str, _Genre] = {
         noise_tilt=0.0,
     ),
     "hiphop": _Genre(
-        bpm=(84.0, 96.0),
+        bpm=(78.0, 104.0),
         beats=4,
         swing=0.2,
         swing16=0.25,
@@ -281,7 +289,7 @@ _SPECS: dict[str, _Genre] = {
         crackle=6.0,
     ),
     "waltz": _Genre(
-        bpm=(100.0, 116.0),
+        bpm=(88.0, 128.0),
         beats=3,
         swing=0.0,
         swing16=0.0,
@@ -302,7 +310,7 @@ _SPECS: dict[str, _Genre] = {
         noise_tilt=1.0,
     ),
     "jazz": _Genre(
-        bpm=(164.0, 188.0),
+        bpm=(136.0, 196.0),
         beats=4,
         swing=0.33,
         swing16=0.0,
@@ -350,6 +358,9 @@ class _Style:
     timbres: tuple[tuple[float, ...], ...]  # harmonic profile of every part
     eq: tuple[tuple[float, float, float], ...]  # (centre Hz, gain dB, width in octaves)
     noise_mul: float
+    noise_tilt: float | None  # a shared production noise colour; None: the genre's own
+    hiss: float  # extra production hiss, RMS relative to the tonal RMS
+    crackle: float  # vinyl clicks per second (lo-fi producers exist in every genre)
 
 
 # --------------------------------------------------------------------------------------------
@@ -395,8 +406,8 @@ def _artist_style(genre: str, artist: int) -> _Style:
         bpm=float(rng.uniform(lo, hi)),
         tilt=float(rng.uniform(-0.8, 0.8) * _SPREAD),
         cutoff_mul=float(2.0 ** (rng.uniform(-1.0, 1.0) * _SPREAD)),
-        decay_mul=float(2.0 ** rng.uniform(-0.4, 0.4)),
-        density_mul=float(rng.uniform(0.75, 1.25)),
+        decay_mul=float(2.0 ** rng.uniform(-0.8, 0.8)),
+        density_mul=float(rng.uniform(0.6, 1.4)),
         swing_mul=float(rng.uniform(0.8, 1.2)),
         progression=int(rng.integers(len(spec.progressions))),
         part_gains=tuple(
@@ -415,7 +426,15 @@ def _artist_style(genre: str, artist: int) -> _Style:
             )
             for _ in range(_EQ_BANDS)
         ),
-        noise_mul=float(2.0 ** rng.uniform(-1.0, 1.0)),
+        noise_mul=float(2.0 ** rng.uniform(-1.5, 1.5)),
+        noise_tilt=(
+            float(rng.choice(_NOISE_TILTS)) if rng.random() < _SHARED_NOISE else None
+        ),
+        hiss=float(rng.uniform(0.0, _HISS)) if rng.random() < _SHARED_NOISE else 0.0,
+        crackle=(
+            spec.crackle * float(2.0 ** rng.uniform(-1.0, 1.0)) if spec.crackle > 0
+            else float(rng.uniform(2.0, 8.0)) if rng.random() < _LOFI else 0.0
+        ),
     )
 
 
@@ -845,11 +864,13 @@ def synth_clip(
 
     # Background noise (hiss, a noise wash), relative to the tonal level.
     mix = tonal
-    if spec.noise > 0:
-        loop = _noise_loop(spec.noise_tilt, sr)
+    noise = spec.noise * style.noise_mul + style.hiss
+    if noise > 0:
+        tilt = spec.noise_tilt if style.noise_tilt is None else style.noise_tilt
+        loop = _noise_loop(tilt, sr)
         offset = int(rng.integers(loop.size))
         tonal_rms = math.sqrt(float(np.mean(np.square(tonal, dtype=np.float64))))
-        level = spec.noise * style.noise_mul * tonal_rms
+        level = noise * tonal_rms
         mix += np.take(loop, np.arange(offset, offset + n), mode="wrap") * np.float32(level)
 
     # Drums and clicks.
@@ -865,8 +886,8 @@ def synth_clip(
         steps = grid.positions(range(0, spb, 2), lead=1)
         steps = steps[rng.random(steps.size) < spec.ghost]
         hits.append((kit["snare"], grid.samples(steps), np.full(steps.size, 0.15)))
-    if spec.crackle > 0:
-        count = int(rng.poisson(spec.crackle * n / sr))
+    if style.crackle > 0:
+        count = int(rng.poisson(style.crackle * n / sr))
         samples = rng.integers(n, size=count)
         gains = rng.choice([-1.0, 1.0], size=count) * rng.uniform(0.05, 0.25, size=count)
         hits.append((kit["click"], samples, gains))

@@ -272,3 +272,22 @@ def test_cli_max_minutes(collection, tmp_path, capsys):
     rc = main(["extract", str(collection), "--store", str(tmp_path / "s"), "--workers", "1", "--features", "rms",
                "--max-minutes", "0.05", "--no-progress"])
     assert rc == 0 and "1 failed" in capsys.readouterr().out
+
+
+def test_a_worker_killed_by_the_system_is_a_clear_error_and_finished_work_is_kept(collection, tmp_path,
+                                                                                    monkeypatch, capsys):
+    import genrekit.pipeline.extract as ex
+    from tests.pipeline.killer import extract_one_or_die
+
+    sf.write(collection / "low" / "zz-doomed.wav", tone(200.0, 2.0), 22050)
+    monkeypatch.setattr(ex, "extract_one", extract_one_or_die)
+    store = tmp_path / "s"
+    rc = main(["extract", str(collection), "--store", str(store), "--workers", "2", "--features", "rms",
+               "--no-progress", "--shard-size", "1"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "killed by the system (most likely out of memory)" in err and "Traceback" not in err
+    kept = len(FeatureStore(store)) if list(store.glob("shard-*.h5")) else 0
+    monkeypatch.undo()
+    (collection / "low" / "zz-doomed.wav").unlink()
+    rep = extract(scan_folder(collection).tracks, store, FeatureConfig(features=("rms",)), workers=1, progress=False)
+    assert rep.n_cached == kept and rep.n_extracted == 6 - kept
