@@ -6,22 +6,24 @@ writes a labelled collection of such clips with a CSV manifest (``path,label,art
 
 The genres differ in the ways real ones do:
 
-* **tempo**: every genre has its own, non-overlapping BPM range;
+* **tempo**: every genre has its own BPM range, overlapping those of its neighbours;
 * **rhythm**: metre (4/4 or 3/4), straight or swung eighths/sixteenths, where kick, snare,
   clap, hi-hat and ride fall in the bar, or no drums at all;
 * **timbre**: the harmonic profile of each instrument, its attack and decay, distortion, the
   brightness (a low-pass on the tonal parts) and the background noise (hiss, vinyl crackle, a
-  dark noise wash);
+  dark noise wash) -- though, as in real music, instruments, noise and drum patterns are
+  shared across genres by some artists;
 * **harmony**: the mode (major, minor, dorian, lydian, phrygian), the chord type (power chords,
   triads with the diatonic diminished chord, sevenths, add9), the progressions and how often
   the chord changes.
 
 Within a genre an *artist* has a consistent personal style (key, tempo inside the genre's
-range, a brighter or darker timbre, longer or shorter notes, a favourite progression, busier
-or sparser parts, a drum kit of their own), and the *takes* of an artist vary (melody and
-arpeggio notes, progression and where it starts, a small tempo jitter, levels, humanised
-timing). A split that keeps artists apart is therefore harder than a random one, but the genre
-is still learnable.
+range, a brighter or darker timbre, instruments borrowed from other genres, a production
+equaliser and noise colour, longer or shorter notes, a favourite progression, busier or sparser
+parts, a drum kit of their own, sometimes a neighbouring genre's beat), and the *takes* of an
+artist vary (melody and arpeggio notes, progression and where it starts, a small tempo jitter,
+levels, humanised timing). A split that keeps artists apart is therefore clearly harder than a
+random one, but the genre is still learnable.
 
 Everything is fully determined by ``(genre, artist, take, duration, sr)``: the random
 generators are seeded from a CRC-32 of the genre name and the two integers, never from
@@ -112,11 +114,13 @@ _PROFILES = (
 # with a random other one, the spread of an artist's "production" equaliser, and a scale on
 # the spread of brightness, levels and drum balance. Tuned so that a classifier that must
 # generalise to unseen artists does clearly worse than one that may have seen them, yet a
-# single artist's clips still teach most of a genre.
-_CROSSOVER = 0.9
+# single artist's clips still teach most of a genre. With the defaults of make_dataset the
+# classic models score about 0.70..0.90 balanced accuracy on an artist-grouped 5-fold split
+# and about 1.0 on a random one (SYNTH_VERSION 2).
+_CROSSOVER = 1.0
 _EQ_BANDS = 3
-_EQ_DB = 12.0
-_SPREAD = 1.25
+_EQ_DB = 10.0
+_SPREAD = 1.1
 
 # Production habits that cross genres: the chance that an artist uses a noise colour of its
 # own (from _NOISE_TILTS) and adds hiss up to _HISS of the tonal RMS, and the chance that an
@@ -125,6 +129,17 @@ _SHARED_NOISE = 0.5
 _NOISE_TILTS = (0.0, 0.5, 1.0, 1.5, 2.0)
 _HISS = 0.08
 _LOFI = 0.25
+
+# Artists that play the drum pattern of a neighbouring genre (same metre), and how likely.
+_DRUM_NEIGHBOURS: dict[str, tuple[str, ...]] = {
+    "ambient": ("hiphop",),
+    "rock": ("techno", "hiphop"),
+    "techno": ("rock", "hiphop"),
+    "hiphop": ("techno", "jazz"),
+    "waltz": (),
+    "jazz": ("hiphop", "rock"),
+}
+_BORROW = 0.2
 
 _KEY_BASE_MIDI = 36  # C2: a part with octave 0 plays in C2..B2 (plus the key)
 
@@ -361,6 +376,7 @@ class _Style:
     noise_tilt: float | None  # a shared production noise colour; None: the genre's own
     hiss: float  # extra production hiss, RMS relative to the tonal RMS
     crackle: float  # vinyl clicks per second (lo-fi producers exist in every genre)
+    drums_from: str  # the genre whose drum patterns the artist plays
 
 
 # --------------------------------------------------------------------------------------------
@@ -408,7 +424,7 @@ def _artist_style(genre: str, artist: int) -> _Style:
         cutoff_mul=float(2.0 ** (rng.uniform(-1.0, 1.0) * _SPREAD)),
         decay_mul=float(2.0 ** rng.uniform(-0.8, 0.8)),
         density_mul=float(rng.uniform(0.6, 1.4)),
-        swing_mul=float(rng.uniform(0.8, 1.2)),
+        swing_mul=float(rng.uniform(0.5, 1.5)),
         progression=int(rng.integers(len(spec.progressions))),
         part_gains=tuple(
             float(g) for g in 10.0 ** (rng.uniform(-6.0, 6.0, len(spec.parts)) * _SPREAD / 20.0)
@@ -435,7 +451,16 @@ def _artist_style(genre: str, artist: int) -> _Style:
             spec.crackle * float(2.0 ** rng.uniform(-1.0, 1.0)) if spec.crackle > 0
             else float(rng.uniform(2.0, 8.0)) if rng.random() < _LOFI else 0.0
         ),
+        drums_from=_borrowed_drums(genre, rng),
     )
+
+
+def _borrowed_drums(genre: str, rng: np.random.Generator) -> str:
+    """Usually the genre itself; with chance ``_BORROW`` a neighbouring genre of the same metre."""
+    neighbours = _DRUM_NEIGHBOURS[genre]
+    if neighbours and rng.random() < _BORROW:
+        return neighbours[int(rng.integers(len(neighbours)))]
+    return genre
 
 
 def _crossover(harmonics: tuple[float, ...], rng: np.random.Generator) -> tuple[float, ...]:
@@ -876,7 +901,7 @@ def synth_clip(
     # Drums and clicks.
     kit = _drum_kit(genre, artist, sr)
     hits: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    for pattern in spec.drums:
+    for pattern in _SPECS[style.drums_from].drums:
         steps = grid.positions(pattern.steps, lead=1)
         steps = steps[rng.random(steps.size) < pattern.prob]
         samples = grid.samples(steps, rng.normal(0.0, 0.002, size=steps.size))
