@@ -31,9 +31,9 @@ FEATURES = ("mfcc", "mfcc_delta", "chroma", "contrast", "centroid", "bandwidth",
 def build_store(path: Path, n_tracks: int, n_labels: int = 10, artists_per_label: int = 10,
                 n_frames: int = 64, seed: int = 0, label_spread: float = 0.03, artist_spread: float = 0.03) -> Path:
     """A store of ``n_tracks`` synthetic tracks whose frames depend on label and artist."""
-    from genrekit import __version__
     from genrekit.cache.store import SCHEMA_VERSION, ShardWriter, TrackRow, write_index
-    from genrekit.features import FeatureConfig, summary_names, summary_vector
+    from genrekit.features import FeatureConfig, summary_vector
+    from genrekit.pipeline.extract import shard_writer_args
 
     config = FeatureConfig(features=FEATURES, n_mfcc=24)
     dims = config.feature_dims()
@@ -42,10 +42,7 @@ def build_store(path: Path, n_tracks: int, n_labels: int = 10, artists_per_label
     label_mean = {f: rng.normal(0, label_spread, (n_labels, dims[f])) for f in config.frame_features}
     artist_mean = {f: rng.normal(0, artist_spread, (n_labels, artists_per_label, dims[f]))
                    for f in config.frame_features}
-    args = dict(config_json=config.to_json(), config_hash=chash,
-                frame_dims={f: dims[f] for f in config.frame_features},
-                track_dims={f: dims[f] for f in config.track_features},
-                summary_names=summary_names(config), genrekit_version=__version__)
+    args = shard_writer_args(config)
     index = {"schema_version": SCHEMA_VERSION, "shards": {}, "configs": {chash: config.to_json()},
              "current_config": chash}
     path.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,6 @@ import argparse
 import contextlib
 import os
 import sys
-from pathlib import Path
 
 from genrekit import __version__
 from genrekit.errors import GenrekitError, ParameterError

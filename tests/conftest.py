@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from genrekit import __version__
 from genrekit.cache.store import SCHEMA_VERSION, ShardWriter, TrackRow, write_index
-from genrekit.features import FeatureConfig, summary_names, summary_vector
+from genrekit.features import FeatureConfig, summary_vector
+from genrekit.pipeline.extract import shard_writer_args
 
 
 def make_synthetic_store(path, n_per_class: int = 12, n_classes: int = 3, n_artists_per_class: int = 3,
@@ -58,10 +58,7 @@ def make_synthetic_store(path, n_per_class: int = 12, n_classes: int = 3, n_arti
     class_means = {f: rng.normal(0, 1, (n_classes, dims[f])) * separation for f in config.frame_features}
     artist_offsets = {f: rng.normal(0, artist_spread, (n_classes, n_artists_per_class, dims[f]))
                       for f in config.frame_features}
-    writer_args = dict(config_json=config.to_json(), config_hash=chash,
-                       frame_dims={f: dims[f] for f in config.frame_features},
-                       track_dims={f: dims[f] for f in config.track_features},
-                       summary_names=summary_names(config), genrekit_version=__version__)
+    writer_args = shard_writer_args(config)
     index = {"schema_version": SCHEMA_VERSION, "shards": {}, "configs": {chash: config.to_json()},
              "current_config": chash}
     rows = []

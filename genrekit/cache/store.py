@@ -202,7 +202,6 @@ class ShardWriter:
 
     def add_track(self, row: TrackRow, frames: dict, track_features: dict, summary: np.ndarray):
         """Append one track: ``frames[name]`` is ``(n_frames, dim)``; ``summary`` is 1-D."""
-        f = self._f
         n_frames = int(row.n_frames)
         for k, d in self.frame_dims.items():
             arr = np.asarray(frames[k], dtype=np.float32)

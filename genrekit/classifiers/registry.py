@@ -145,7 +145,7 @@ def _load_builtin():
     """Import the modules that register the built-in models (once)."""
     import genrekit.classifiers.classic  # noqa: F401
     import genrekit.classifiers.gmm  # noqa: F401
-    import genrekit.classifiers.neural  # noqa: F401  (torch itself is imported only when a head fits)
+    import genrekit.classifiers.neural  # noqa: F401 -- torch itself is imported only when a head fits
 
 
 def available_models() -> list[str]:

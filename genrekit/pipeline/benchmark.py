@@ -32,7 +32,6 @@ import json
 import os
 import platform
 import shlex
-import sys
 import time
 import warnings
 from collections.abc import Sequence

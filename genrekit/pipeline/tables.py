@@ -410,7 +410,7 @@ def _read_arff(path: Path) -> tuple[list[_Column], list[str], str | None]:
             else:
                 items, rest = _scan_list(s)
                 if rest.strip():
-                    raise _ArffSyntax(f"unexpected '}}' in a dense row")
+                    raise _ArffSyntax("unexpected '}' in a dense row")
                 if len(items) == n + 1 and not items[-1][1] and items[-1][0] and _WEIGHT.match(items[-1][0] + "}"):
                     items = items[:-1]  # "{w" was cut at the brace: an instance weight
                     n_weights += 1

@@ -2,7 +2,6 @@
 
 import os
 import shutil
-from pathlib import Path
 
 import h5py
 import numpy as np
@@ -15,7 +14,7 @@ from genrekit.cli import main
 from genrekit.features import FeatureConfig, compute_features, summary_names
 from genrekit.pipeline.decode import decode
 from genrekit.pipeline.extract import extract
-from genrekit.pipeline.sources import load_source, scan_folder
+from genrekit.pipeline.sources import scan_folder
 from tests.audio_helpers import tone, write_collection
 
 SMALL = FeatureConfig(features=("mfcc", "mfcc_delta", "chroma", "rms", "tempo"))

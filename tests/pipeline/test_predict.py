@@ -6,7 +6,6 @@ import json
 import warnings
 
 import joblib
-import numpy as np
 import pytest
 import soundfile as sf
 
