@@ -111,6 +111,14 @@ class FeatureConfig:
             raise ParameterError(f"duration must be > 0 seconds, got {self.duration}")
         if not 0 < self.rolloff_percent < 1:
             raise ParameterError(f"rolloff_percent must be in (0, 1), got {self.rolloff_percent}")
+        if "contrast" in feats and (
+            self.n_contrast_bands < 1 or self.contrast_fmin <= 0
+            or self.contrast_fmin * 2.0 ** (self.n_contrast_bands - 1) >= self.sr / 2
+        ):
+            raise ParameterError(
+                f"spectral contrast: {self.n_contrast_bands} octave bands from {self.contrast_fmin} Hz "
+                f"do not fit below Nyquist ({self.sr / 2:g} Hz); lower n_contrast_bands or contrast_fmin"
+            )
 
     # ----------------------------------------------------------------------------- serialisation
     def to_dict(self) -> dict:

@@ -43,6 +43,7 @@ def test_config_is_frozen():
     (dict(n_mfcc=200), "n_mfcc=200 exceeds n_mels=128"),
     (dict(duration=-1.0), "duration must be > 0"),
     (dict(delta_width=4), "delta_width must be odd"),
+    (dict(sr=8000, n_contrast_bands=6), "do not fit below Nyquist"),
 ])
 def test_bad_config_values_are_named(kwargs, match):
     with pytest.raises(ParameterError, match=match):

@@ -115,7 +115,8 @@ def test_fast_spectral_shape_and_zcr_match_librosa_on_edge_cases(kind):
         y[5000:20000] = 0.0  # exact digital silence inside: zero frames and sign runs
     else:
         y = rng.standard_normal(SR + 333).astype(np.float32) * 0.1
-    f = compute_features(y, FeatureConfig(features=("centroid", "bandwidth", "rolloff", "zcr", "flatness")))
+    f = compute_features(y, FeatureConfig(features=("centroid", "bandwidth", "rolloff", "zcr", "flatness",
+                                                    "rms", "contrast")))
     kw = dict(sr=SR, n_fft=2048, hop_length=512)
     if kind == "silence":  # librosa gives exactly 0 for both
         np.testing.assert_array_equal(f["centroid"], 0)
@@ -127,3 +128,42 @@ def test_fast_spectral_shape_and_zcr_match_librosa_on_edge_cases(kind):
     np.testing.assert_array_equal(f["rolloff"], librosa.feature.spectral_rolloff(y=y, **kw).astype(np.float32))
     np.testing.assert_array_equal(f["zcr"], librosa.feature.zero_crossing_rate(y).astype(np.float32))
     _close(f["flatness"], librosa.feature.spectral_flatness(y=y))
+    _close(f["rms"], librosa.feature.rms(y=y))
+    if kind != "silence":  # librosa's contrast of digital silence is 0 - 0 in dB: both give 0
+        _close(f["contrast"], librosa.feature.spectral_contrast(y=y, **kw))
+    else:
+        np.testing.assert_array_equal(f["contrast"], 0)
+
+
+@pytest.mark.parametrize("n_fft,hop", [(1024, 256), (2048, 300)])
+def test_own_kernels_match_librosa_for_other_frame_sizes(n_fft, hop):
+    """Roll-off, RMS, contrast, flatness and the rhythm features away from the defaults
+    (a hop that does not divide the frame takes RMS's general path)."""
+    y = _signal(5.0, seed=5)
+    c = FeatureConfig(n_fft=n_fft, hop_length=hop, n_contrast_bands=4, contrast_fmin=150.0)
+    f = compute_features(y, c)
+    kw = dict(sr=SR, n_fft=n_fft, hop_length=hop)
+    np.testing.assert_array_equal(f["rolloff"], librosa.feature.spectral_rolloff(y=y, **kw).astype(np.float32))
+    _close(f["rms"], librosa.feature.rms(y=y, frame_length=n_fft, hop_length=hop))
+    _close(f["contrast"], librosa.feature.spectral_contrast(y=y, n_bands=4, fmin=150.0, **kw))
+    _close(f["flatness"], librosa.feature.spectral_flatness(y=y, n_fft=n_fft, hop_length=hop))
+    _close(f["logmel"], librosa.power_to_db(librosa.feature.melspectrogram(y=y, **kw)))
+    oenv = librosa.onset.onset_strength(y=y, **kw)  # (librosa's y= path would use n_fft=2048)
+    _close(f["onset"], oenv[np.newaxis, :])
+    _close(f["tempogram_ratio"], librosa.feature.tempogram_ratio(
+        onset_envelope=oenv, sr=SR, hop_length=hop, win_length=c.tempo_win_length))
+    _close(f["tempo"], librosa.feature.tempo(onset_envelope=oenv, sr=SR, hop_length=hop,
+                                             ac_size=c.tempo_ac_seconds))
+
+
+def test_banded_filterbank_product_equals_the_dense_product():
+    from genrekit.features.extract import band_blocks, banded_matmul
+
+    rng = np.random.default_rng(2)
+    X = np.abs(rng.standard_normal((1025, 50))).astype(np.float32)
+    for fb in (librosa.filters.mel(sr=SR, n_fft=2048, n_mels=128),
+               librosa.filters.mel(sr=SR, n_fft=2048, n_mels=40, fmin=300.0, fmax=5000.0)):
+        fb = fb.astype(np.float32)
+        _close(banded_matmul(band_blocks(fb), X), fb @ X, rtol=1e-6)
+    dense = rng.standard_normal((12, 1025)).astype(np.float32)  # no zeros: one block per 8 rows, all bins
+    _close(banded_matmul(band_blocks(dense), X), dense @ X, rtol=1e-6)
