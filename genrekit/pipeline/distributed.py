@@ -2,10 +2,11 @@
 
 The client — the process that called :func:`~genrekit.pipeline.extract.extract` and holds the
 store's lock — plans the run exactly as the local backend does, then sends batches of files to the
-cluster. Each batch runs :func:`extract_batch` on a worker: it computes every file with
-:func:`~genrekit.pipeline.extract.extract_one` and writes the results itself, with
-:func:`~genrekit.pipeline.extract.write_result`, into a shard of its own (temporary name, renamed
-when complete). Only the shard's index entry travels back; the client merges it into the index.
+cluster. Each batch runs :func:`extract_batch` on a worker: after checking that it sees the
+client's store, it runs :func:`~genrekit.pipeline.extract.extract_batch` (the local backend's unit
+of work too), which computes every file and writes the results into a shard of its own (temporary
+name, renamed when complete). Only the shard's index entry travels back; the client merges it
+into the index.
 
 So the store's directory must be shared by every worker, at the same path as on the client (NFS,
 Lustre, GPFS, CephFS, …), and so must the audio. Before any batch is sent, a probe runs on every
@@ -30,9 +31,7 @@ import os
 import signal
 import sys
 import threading
-import time
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from genrekit import __version__
@@ -40,18 +39,16 @@ from genrekit.cache.store import (
     SHARD_PREFIX,
     SHARD_SUFFIX,
     TMP_SUFFIX,
-    FailureRow,
-    ShardWriter,
     load_index,
     write_index,
 )
 from genrekit.errors import GenrekitError, ParameterError, StoreError
 from genrekit.features.config import FeatureConfig
+from genrekit.pipeline.extract import BatchResult, IndexMerger
 
 INSTALL_HINT = "pip install 'genrekit[distributed]'"
 DEFAULT_BATCH_SIZE = 32
 RETRIES = 2                 # a batch that raises is tried this many more times (lost workers: Dask's own rule)
-INDEX_WRITE_INTERVAL = 2.0  # seconds between index.json writes (the index is a cache of the shards)
 
 SHARED_STORAGE = ("every Dask worker must read and write the store's directory at the same path as this "
                   "client (shared storage such as NFS or Lustre, mounted at the same path on every machine), "
@@ -68,18 +65,6 @@ def require_distributed():
 
 
 # ------------------------------------------------------------------------------------ on a worker
-@dataclass
-class BatchResult:
-    """What one batch sends back: its shard's index entry and counts, never feature arrays."""
-
-    shard: str | None                 # None: nothing written (every file cached by content hash)
-    entry: dict | None
-    n_extracted: int = 0
-    n_cached: int = 0
-    failures: list[FailureRow] = field(default_factory=list)
-    worker: str = ""
-
-
 def _worker_address() -> str:
     try:
         from distributed import get_worker
@@ -153,46 +138,16 @@ def extract_batch(tasks: list[dict], store_dir: str, config_json: str, *,
     Returns
     -------
     BatchResult
-        The shard's name and index entry (None when nothing was written), and the counts.
+        The shard's name and index entry (none when nothing was written), and the counts.
     """
-    from genrekit.pipeline.extract import extract_one, shard_writer_args, write_result
+    from genrekit.pipeline.extract import extract_batch as run_batch
 
-    d = Path(store_dir)
     worker = _worker_address()
     if run_token is not None:
-        problem = _token_problem(d, *run_token)
+        problem = _token_problem(Path(store_dir), *run_token)
         if problem is not None:
-            raise _not_shared(worker, d, problem)
-    config = FeatureConfig.from_json(config_json)
-    writer: ShardWriter | None = None
-
-    def get_writer() -> ShardWriter:
-        nonlocal writer
-        if writer is None:
-            writer = ShardWriter(d, **shard_writer_args(config))
-        return writer
-
-    out = BatchResult(shard=None, entry=None, worker=worker)
-    try:
-        for task in tasks:
-            read_path = task.get("read_path")
-            res = extract_one(dict(task, path=read_path) if read_path else task, config)
-            res["task"] = task  # store the path as planned, whatever it was read as
-            row = write_result(res, get_writer)
-            if row is None:
-                out.n_cached += 1
-            elif isinstance(row, FailureRow):
-                out.failures.append(row)
-            else:
-                out.n_extracted += 1
-        if writer is not None:
-            out.entry = writer.close()
-            out.shard = writer.name if out.entry is not None else None
-    except BaseException:
-        if writer is not None:
-            writer.discard()
-        raise
-    return out
+            raise _not_shared(worker, Path(store_dir), problem)
+    return run_batch(tasks, store_dir, config_json, worker=worker)
 
 
 # ------------------------------------------------------------------------------------ the client
@@ -329,10 +284,11 @@ def run_batches(tasks: list[dict], store_dir, config: FeatureConfig, index: dict
             if progress:
                 print(f"dask: {n_workers} worker{'s' * (n_workers != 1)}"
                       + (f", dashboard {link}" if link else ""), file=sys.stderr)
-            _run(client, distributed, _batches(tasks, batch_size, n_workers), store_dir, config_json,
-                 (token_name, token), config.hash(), index, report, progress, len(tasks), tqdm)
+            merger = _run(client, distributed, _batches(tasks, batch_size, n_workers), store_dir, config_json,
+                          (token_name, token), config.hash(), index, report, progress, len(tasks), tqdm)
         if report.interrupted:  # (a local cluster is closed by now: no more shards from it)
-            _count_unreceived(store_dir, index, report)
+            merger.adopt_unreceived()
+            merger.flush(force=True)
     finally:
         (store_dir / token_name).unlink(missing_ok=True)
 
@@ -346,8 +302,8 @@ def _run(client, distributed, batches, store_dir, config_json, run_token, config
                             key=f"genrekit-extract-{run}-{i:06d}", retries=RETRIES, pure=False)
         futures[fut] = batch
     run_ids: set[str] = set()
-    dirty, last_write = False, time.monotonic()
     bar = tqdm(total=n_files, unit="file", desc="extract", disable=not progress, dynamic_ncols=True)
+    merger = IndexMerger(store_dir, index, report, bar)
     completed = False
     try:
         for fut in distributed.as_completed(list(futures), loop=client.loop):
@@ -360,18 +316,7 @@ def _run(client, distributed, batches, store_dir, config_json, run_token, config
                     f"again to resume") from None
             batch = futures.pop(fut)
             run_ids.update(t["id"] for t in batch)
-            if res.entry is not None:
-                index["shards"][res.shard] = res.entry
-                report.shards_written += 1
-                dirty = True
-            report.n_extracted += res.n_extracted
-            report.n_cached += res.n_cached
-            for fail in res.failures:
-                report.count(fail)
-            bar.update(len(batch))
-            if dirty and time.monotonic() - last_write >= INDEX_WRITE_INTERVAL:
-                write_index(store_dir, index)
-                dirty, last_write = False, time.monotonic()
+            merger.add(res)
         completed = True
     except KeyboardInterrupt:
         # Keep what is finished; batches still running on a cluster we did not start may yet
@@ -383,25 +328,9 @@ def _run(client, distributed, batches, store_dir, config_json, run_token, config
         bar.close()
         if completed:
             _drop_redundant_shards(store_dir, index, config_hash, run_ids)
-            dirty = True
-        if dirty:
-            write_index(store_dir, index)
-
-
-def _count_unreceived(store_dir: Path, index: dict, report):
-    """After an interrupt: index and count the shards workers finished but the client never heard of."""
-    on_disk = {p.name for p in store_dir.glob(f"{SHARD_PREFIX}*{SHARD_SUFFIX}")}
-    if not on_disk - set(index["shards"]):
-        return
-    write_index(store_dir, index)
-    full, _ = load_index(store_dir)
-    for name in sorted(on_disk - set(index["shards"])):
-        if name in full["shards"]:
-            index["shards"][name] = entry = full["shards"][name]
-            report.n_extracted += len(entry["ids"])
-            report.n_failed += len(entry["failure_ids"])
-            report.shards_written += 1
-    write_index(store_dir, index)
+            merger.dirty = True
+        merger.flush(force=True)
+    return merger
 
 
 # ------------------------------------------------------------------------------------ benchmarks

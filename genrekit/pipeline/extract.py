@@ -1,15 +1,18 @@
-"""HOW extraction flows: tracks → parallel workers → one shard writer → feature store.
+"""HOW extraction flows: tracks → plan → batches → workers that write their own shards → index.
 
-The executor is a seam. ``local``: tasks go through ``joblib.Parallel`` (loky processes by
-default) and results stream back as they finish so the parent writes shards and shows progress.
-``dask``: batches of files run on a Dask cluster and each worker writes its batch's shard itself
-(:mod:`genrekit.pipeline.distributed`). Both plan with :func:`plan`, compute with
-:func:`extract_one` and store with :func:`write_result`, under the lock held by this process.
+Every backend runs the same unit of work, :func:`extract_batch`: compute a batch of planned files
+with :func:`extract_one` and write them with :func:`write_result` into new shards of the store
+(temporary name, renamed when complete; rotated by count and by time). Only the shards' index
+entries and counts travel back; the process that called :func:`extract` holds the store's lock and
+merges them into the index. The executor is the seam that runs the batches: ``local`` runs them in
+this process (one worker) or in ``joblib`` worker processes (loky by default); ``dask`` on a Dask
+cluster (:mod:`genrekit.pipeline.distributed`).
 """
 
 from __future__ import annotations
 
 import errno
+import math
 import os
 import signal
 import time
@@ -24,6 +27,8 @@ from threadpoolctl import threadpool_limits
 from genrekit import __version__
 from genrekit.cache.store import (
     SCHEMA_VERSION,
+    SHARD_PREFIX,
+    SHARD_SUFFIX,
     TMP_SUFFIX,
     FailureRow,
     ShardWriter,
@@ -174,6 +179,149 @@ def write_result(res: dict, get_writer: Callable[[], ShardWriter]) -> TrackRow |
     return row
 
 
+@dataclass
+class BatchResult:
+    """What one batch sends back: its shards' index entries and counts, never feature arrays."""
+
+    n_files: int
+    shards: dict[str, dict] = field(default_factory=dict)  # shard name -> index entry, in closing order
+    n_extracted: int = 0
+    n_cached: int = 0
+    failures: list[FailureRow] = field(default_factory=list)
+    worker: str = ""
+
+    def count(self, row: TrackRow | FailureRow | None):
+        if row is None:
+            self.n_cached += 1
+        elif isinstance(row, FailureRow):
+            self.failures.append(row)
+        else:
+            self.n_extracted += 1
+
+
+def extract_batch(tasks: list[dict], store_dir: str, config_json: str, *, shard_size: int | None = None,
+                  shard_seconds: float | None = None, extract: Callable[[dict, FeatureConfig], dict] | None = None,
+                  on_file: Callable[[], None] | None = None, worker: str = "") -> BatchResult:
+    """Extract a batch of planned files in this process into new shards of the store.
+
+    Parameters
+    ----------
+    tasks : list of dict
+        Planned tasks (:func:`plan`); a ``read_path`` key, if present, is where to read the file
+        (the path stored is the task's ``path``).
+    store_dir : str
+    config_json : str
+        The feature config (:meth:`FeatureConfig.to_json`).
+    shard_size, shard_seconds : int, float, optional
+        Close the shard in progress after this many files or seconds and start another (None:
+        one shard for the whole batch).
+    extract : callable, optional
+        The per-file function (default :func:`extract_one`).
+    on_file : callable, optional
+        Called after each file (progress when the batch runs in the caller's process).
+    worker : str
+        Who ran the batch, for messages.
+
+    A failure to write (a full disk) discards the shard in progress and raises; an interrupt
+    (Ctrl-C) closes it with the files it holds, then raises.
+    """
+    extract = extract or extract_one
+    d = Path(store_dir)
+    config = FeatureConfig.from_json(config_json)
+    writer_args = shard_writer_args(config)
+    out = BatchResult(n_files=len(tasks), worker=worker)
+    writer: ShardWriter | None = None
+
+    def get_writer() -> ShardWriter:
+        nonlocal writer
+        if writer is None:
+            writer = ShardWriter(d, **writer_args)
+        return writer
+
+    def close():
+        nonlocal writer
+        entry = writer.close()
+        if entry is not None:
+            out.shards[writer.name] = entry
+        writer = None
+
+    try:
+        for task in tasks:
+            read_path = task.get("read_path")
+            res = extract(dict(task, path=read_path) if read_path else task, config)
+            res["task"] = task  # store the path as planned, whatever it was read as
+            out.count(write_result(res, get_writer))
+            if on_file is not None:
+                on_file()
+            if writer is not None and (
+                (shard_size is not None and writer.n_tracks + writer.n_failures >= shard_size)
+                or (shard_seconds is not None and writer.age >= shard_seconds)
+            ):
+                close()
+        if writer is not None:
+            close()
+    except KeyboardInterrupt:
+        if writer is not None:  # every file in it is complete: keep them (the caller adopts the shard)
+            try:
+                close()
+            except BaseException:
+                writer.discard()
+        raise
+    except BaseException:
+        if writer is not None:
+            writer.discard()
+        raise
+    return out
+
+
+def batches_of(tasks: list[dict], size: int) -> list[list[dict]]:
+    """Consecutive batches of at most ``size`` tasks."""
+    return [tasks[i:i + size] for i in range(0, len(tasks), size)]
+
+
+class IndexMerger:
+    """Merges finished batches into the index and the report; rewrites index.json at most every
+    :data:`INDEX_WRITE_SECONDS` (a shard finished in between is found on disk after a crash)."""
+
+    def __init__(self, store_dir: Path, index: dict, report: "ExtractReport", bar=None):
+        self.store_dir, self.index, self.report, self.bar = store_dir, index, report, bar
+        self.dirty, self.written = False, time.monotonic()
+
+    def add(self, res: BatchResult, *, advance: bool = True):
+        for name, entry in res.shards.items():
+            self.index["shards"][name] = entry
+            self.report.shards_written += 1
+            self.dirty = True
+        self.report.n_extracted += res.n_extracted
+        self.report.n_cached += res.n_cached
+        for fail in res.failures:
+            self.report.count(fail)
+        if advance and self.bar is not None:
+            self.bar.update(res.n_files)
+        self.flush()
+
+    def flush(self, force: bool = False):
+        if self.dirty and (force or time.monotonic() - self.written >= INDEX_WRITE_SECONDS):
+            write_index(self.store_dir, self.index)
+            self.dirty, self.written = False, time.monotonic()
+
+    def adopt_unreceived(self):
+        """Index and count the shards on disk the index lacks: batches that finished (or closed
+        on an interrupt) after this process stopped listening."""
+        on_disk = {p.name for p in self.store_dir.glob(f"{SHARD_PREFIX}*{SHARD_SUFFIX}")}
+        if not on_disk - set(self.index["shards"]):
+            return
+        write_index(self.store_dir, self.index)
+        full, _ = load_index(self.store_dir)
+        for name in sorted(on_disk - set(self.index["shards"])):
+            if name in full["shards"]:
+                self.index["shards"][name] = entry = full["shards"][name]
+                self.report.n_extracted += len(entry["ids"])
+                self.report.n_failed += len(entry["failure_ids"])
+                self.report.shards_written += 1
+        self.dirty = True
+
+
 # ------------------------------------------------------------------------------------ planning
 def _task(track: Track, known: TrackRow | FailureRow | None, st: os.stat_result | None = None) -> dict:
     st = st or os.stat(track.path)
@@ -255,7 +403,7 @@ def extract(
         Worker processes (default: all cores). ``1`` runs in this process.
     shard_size, shard_seconds : int, float
         A shard is closed (and safe from crashes) after this many files or seconds, whichever
-        comes first; a crash loses at most the shard in progress.
+        comes first; a crash loses at most the shard each worker has in progress.
     retry_failed : bool
         Retry files that failed before even if unchanged.
     progress : bool
@@ -263,9 +411,9 @@ def extract(
     backend : str
         With ``executor="local"``: the joblib backend the tasks run under (``loky`` processes).
     executor : {"local", "dask"}
-        ``local``: worker processes on this machine, results streamed back to one shard writer.
-        ``dask``: batches of files on a Dask cluster, each batch written by its worker into its
-        own shard on storage every worker shares (:mod:`genrekit.pipeline.distributed`).
+        ``local``: batches of files in worker processes on this machine, each writing its own
+        shards. ``dask``: batches of files on a Dask cluster, each batch written by its worker
+        into its own shard on storage every worker shares (:mod:`genrekit.pipeline.distributed`).
     scheduler : str or distributed.Client, optional
         With ``executor="dask"``: the scheduler address (``tcp://host:8786``) or a connected
         client; None starts a local cluster of ``workers`` processes.
@@ -275,8 +423,6 @@ def extract(
         A file with more audio than this to analyse is recorded as a failure instead of being
         decoded (memory grows about 2 MB per second of audio); None: no limit.
     """
-    from joblib import Parallel, delayed, parallel_config
-    from tqdm.auto import tqdm
 
     config = config or FeatureConfig()
     workers = workers or os.cpu_count() or 1
@@ -318,80 +464,31 @@ def extract(
         for t in tasks:
             t["max_seconds"] = max_seconds
 
-        writer_args = shard_writer_args(config)
-        writer: ShardWriter | None = None
-
-        def current_writer() -> ShardWriter:
-            nonlocal writer
-            if writer is None:
-                writer = ShardWriter(store_dir, **writer_args)
-            return writer
-
-        index_written, index_dirty = time.monotonic(), False
-
-        def rotate(force=False):
-            # The index is rewritten at most every INDEX_WRITE_SECONDS (and at the end): a shard
-            # finished in between is found by load_index() from the file itself after a crash.
-            nonlocal writer, index_written, index_dirty
-            if writer is not None and (force or writer.n_tracks + writer.n_failures >= shard_size
-                                       or writer.age >= shard_seconds):
-                entry = writer.close()
-                if entry is not None:
-                    index["shards"][writer.name] = entry
-                    report.shards_written += 1
-                    index_dirty = True
-                writer = None
-            if index_dirty and (force or time.monotonic() - index_written >= INDEX_WRITE_SECONDS):
-                write_index(store_dir, index)
-                index_written, index_dirty = time.monotonic(), False
-
-        def record_failure(fail: FailureRow):
-            current_writer().add_failure(fail)
-            report.count(fail)
-
-        for fail in vanished:
-            record_failure(fail)
+        merger = IndexMerger(store_dir, index, report)
+        if vanished:  # files gone since the scan: a failures-only shard of their own, written here
+            vanished_batch = BatchResult(n_files=0)
+            writer = ShardWriter(store_dir, **shard_writer_args(config))
+            try:
+                for fail in vanished:
+                    writer.add_failure(fail)
+                    vanished_batch.count(fail)
+                vanished_batch.shards[writer.name] = writer.close()
+            except BaseException:
+                writer.discard()
+                raise
+            merger.add(vanished_batch)
+            merger.flush(force=True)
 
         if executor == "dask":
             from genrekit.pipeline.distributed import run_batches
 
-            rotate(force=True)  # the files that vanished since the scan: a shard of their own
             run_batches(tasks, store_dir, config, index, report, scheduler=scheduler, workers=workers,
                         batch_size=batch_size, progress=progress)
             report.seconds = time.monotonic() - t0
             return report  # (the lock is released below)
 
-        bar = tqdm(total=len(tasks), unit="file", desc="extract", disable=not progress or not tasks,
-                   dynamic_ncols=True)
-        try:
-            if tasks:
-                _limit_threads()
-                with parallel_config(backend=backend, inner_max_num_threads=1):
-                    results = Parallel(n_jobs=min(workers, len(tasks)), return_as="generator_unordered",
-                                       pre_dispatch="2*n_jobs")(delayed(extract_one)(t, config) for t in tasks)
-                    for res in results:
-                        report.count(write_result(res, current_writer))
-                        bar.update(1)
-                        rotate()
-            rotate(force=True)
-        except KeyboardInterrupt:
-            # Keep what is finished: close the shard in progress cleanly.
-            report.interrupted = True
-            rotate(force=True)
-        except TerminatedWorkerError as e:
-            # The system killed a worker (most often out of memory): keep what is finished.
-            rotate(force=True)
-            raise GenrekitError(
-                f"a worker process was killed by the system (most likely out of memory) while "
-                f"extracting; {report.n_extracted} files extracted in this run are kept in {store_dir}. "
-                f"Run again to resume, with fewer --workers, a lower --max-minutes or a --duration"
-            ) from e
-        except BaseException:
-            if writer is not None:
-                writer.discard()
-            raise
-        finally:
-            bar.close()
+        _run_local(tasks, store_dir, config, merger, workers=workers, backend=backend, shard_size=shard_size,
+                   shard_seconds=shard_seconds, progress=progress)
     except (OSError, RuntimeError) as e:  # h5py reports a failed write as either
         if not _no_space(e):
             raise
@@ -403,6 +500,58 @@ def extract(
         lock.release()
     report.seconds = time.monotonic() - t0
     return report
+
+
+def _run_local(tasks: list[dict], store_dir: Path, config: FeatureConfig, merger: IndexMerger, *, workers: int,
+               backend: str, shard_size: int, shard_seconds: float, progress: bool):
+    """Run planned ``tasks`` as :func:`extract_batch` batches on this machine; merge as they finish.
+
+    One worker: batches of ``shard_size`` files run in this process, the bar advancing per file.
+    More: ``joblib`` worker processes each take a batch, write its shards and send back only
+    their index entries. Batches hold at most ``shard_size`` files and are small enough for
+    every worker to get about four (load balance, a lively progress bar).
+    """
+    from joblib import Parallel, delayed, parallel_config
+    from tqdm.auto import tqdm
+
+    report = merger.report
+    n_jobs = min(workers, len(tasks))
+    bar = tqdm(total=len(tasks), unit="file", desc="extract", disable=not progress or not tasks,
+               dynamic_ncols=True)
+    merger.bar = bar
+    store, config_json = str(store_dir), config.to_json()
+    try:
+        if n_jobs == 1:
+            for batch in batches_of(tasks, shard_size):
+                merger.add(extract_batch(batch, store, config_json, shard_seconds=shard_seconds,
+                                         extract=extract_one, on_file=lambda: bar.update(1)), advance=False)
+        elif tasks:
+            size = max(1, min(shard_size, math.ceil(len(tasks) / (4 * n_jobs))))
+            _limit_threads()
+            with parallel_config(backend=backend, inner_max_num_threads=1):
+                # extract_one is looked up here, at call time, and sent with each batch
+                results = Parallel(n_jobs=n_jobs, return_as="generator_unordered", pre_dispatch="2*n_jobs")(
+                    delayed(extract_batch)(batch, store, config_json, shard_seconds=shard_seconds,
+                                           extract=extract_one)
+                    for batch in batches_of(tasks, size))
+                for res in results:
+                    merger.add(res)
+    except KeyboardInterrupt:
+        # Batches in progress close their shards with what they hold: adopt what is on disk.
+        report.interrupted = True
+        merger.adopt_unreceived()
+    except TerminatedWorkerError as e:
+        # The system killed a worker (most often out of memory): keep what is finished.
+        merger.adopt_unreceived()
+        merger.flush(force=True)
+        raise GenrekitError(
+            f"a worker process was killed by the system (most likely out of memory) while "
+            f"extracting; {report.n_extracted} files extracted in this run are kept in {store_dir}. "
+            f"Run again to resume, with fewer --workers, a lower --max-minutes or a --duration"
+        ) from e
+    finally:
+        bar.close()
+    merger.flush(force=True)
 
 
 def _no_space(e: BaseException) -> bool:

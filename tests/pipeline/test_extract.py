@@ -61,10 +61,27 @@ def test_store_round_trip_matches_direct_computation(collection, tmp_path):
 def test_parallel_equals_serial(collection, tmp_path):
     tracks = scan_folder(collection).tracks
     extract(tracks, tmp_path / "s1", SMALL, workers=1, progress=False)
-    extract(tracks, tmp_path / "s2", SMALL, workers=2, shard_size=2, progress=False)
+    rep = extract(tracks, tmp_path / "s2", SMALL, workers=2, shard_size=4, progress=False)
     a, b = FeatureStore(tmp_path / "s1"), FeatureStore(tmp_path / "s2")
-    assert len(b.shards) == 3
+    assert len(a.shards) == 1
+    # each worker writes its own shards; batches are small enough for every worker to get ~4
+    entries = load_index(tmp_path / "s2")[0]["shards"].values()
+    assert rep.shards_written == len(b.shards) == 6 and all(len(e["ids"]) == 1 for e in entries)
+    assert [r.id for r in a.tracks] == [r.id for r in b.tracks]
     np.testing.assert_array_equal(a.summary()[0], b.summary()[0])
+    for r in a.tracks:
+        for k, v in a.frames(r.id).items():
+            np.testing.assert_array_equal(v, b.frames(r.id)[k])
+
+
+def test_workers_write_shards_of_at_most_shard_size_files(tmp_path):
+    root = tmp_path / "audio"
+    for i in range(24):
+        (root / "x").mkdir(parents=True, exist_ok=True)
+        sf.write(root / "x" / f"t{i:02d}.wav", tone(100.0 + 20 * i, 1.0), 22050)
+    rep = extract(scan_folder(root).tracks, tmp_path / "s", SMALL, workers=2, shard_size=2, progress=False)
+    sizes = [len(e["ids"]) for e in load_index(tmp_path / "s")[0]["shards"].values()]
+    assert rep.n_extracted == 24 and sum(sizes) == 24 and max(sizes) == 2 and rep.shards_written == 12
 
 
 def test_rerun_skips_everything_and_moving_the_folder_invalidates_nothing(collection, tmp_path):
