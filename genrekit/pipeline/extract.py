@@ -93,6 +93,13 @@ def _limit_threads():
         os.environ.setdefault(var, "1")
 
 
+def _worker_init():
+    """Start of a local worker process: Ctrl-C is the parent's to handle (it stops the pool;
+    the batches in progress are lost, at most one per worker, and finished shards are kept)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _limit_threads()
+
+
 def extract_one(task: dict, config: FeatureConfig) -> dict:
     """Extract one file. Never raises for bad audio: returns a ``fail`` record instead.
 
@@ -528,7 +535,8 @@ def _run_local(tasks: list[dict], store_dir: Path, config: FeatureConfig, merger
         elif tasks:
             size = max(1, min(shard_size, math.ceil(len(tasks) / (4 * n_jobs))))
             _limit_threads()
-            with parallel_config(backend=backend, inner_max_num_threads=1):
+            init = dict(initializer=_worker_init) if backend == "loky" else {}
+            with parallel_config(backend=backend, inner_max_num_threads=1, **init):
                 # extract_one is looked up here, at call time, and sent with each batch
                 results = Parallel(n_jobs=n_jobs, return_as="generator_unordered", pre_dispatch="2*n_jobs")(
                     delayed(extract_batch)(batch, store, config_json, shard_seconds=shard_seconds,
@@ -537,7 +545,8 @@ def _run_local(tasks: list[dict], store_dir: Path, config: FeatureConfig, merger
                 for res in results:
                     merger.add(res)
     except KeyboardInterrupt:
-        # Batches in progress close their shards with what they hold: adopt what is on disk.
+        # In this process the batch in progress closed its shard with the files it holds; worker
+        # processes are stopped and lose the batch they had in progress. Adopt what is on disk.
         report.interrupted = True
         merger.adopt_unreceived()
     except TerminatedWorkerError as e:

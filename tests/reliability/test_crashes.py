@@ -149,6 +149,38 @@ def test_sigkill_at_a_random_moment_with_two_workers(seed, audio, clean, tmp_pat
     _rerun_completes(audio, store, clean, done_before, capsys)
 
 
+#: Runs ``genrekit extract`` with every file taking at least 0.3 s (batches stay in flight).
+SLOW_DRIVER = r"""
+import sys
+import genrekit.pipeline.extract as ex
+from tests.pipeline.killer import extract_one_slowly
+
+ex.extract_one = extract_one_slowly
+from genrekit.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_ctrl_c_with_two_workers_keeps_finished_shards_without_a_traceback(audio, clean, tmp_path, capsys):
+    store = tmp_path / "store"
+    args = [c if c != "1" else "2" for c in extract_cmd(audio, store)[3:]]  # --workers 2
+    proc = subprocess.Popen([sys.executable, "-c", SLOW_DRIVER, *args], cwd=Path(__file__).parents[2],
+                            start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    end = time.monotonic() + 60
+    while not list(store.glob("shard-*.h5")) and proc.poll() is None and time.monotonic() < end:
+        time.sleep(0.005)
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the workers get it too
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, (out, err)
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert out.startswith("interrupted: ") and "(finished shards kept; run again to resume)" in out
+    done = int(out.split("interrupted: ")[1].split(" extracted")[0])
+    assert 1 <= done < N_TRACKS
+    index, _ = load_index(store)
+    assert sum(len(e["ids"]) for e in index["shards"].values()) == done  # the index lists them
+    _rerun_completes(audio, store, clean, done, capsys)
+
+
 # --------------------------------------------------------------------------- a full disk
 def _enospc_h5py_style():
     # how h5py reports a failed write: a RuntimeError whose text carries the errno
