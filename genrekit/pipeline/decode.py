@@ -15,6 +15,21 @@ from genrekit.errors import AudioError
 BLOCK_FRAMES = 1 << 16
 
 
+def downmix(block: np.ndarray) -> np.ndarray:
+    """Mean of the channels of a ``(frames, channels)`` float32 block, as a new mono array.
+
+    The same float32 sums in the same order as ``block.mean(axis=1)`` (bit-identical up to 7
+    channels; numpy sums 8 or more pairwise), but one vectorised add per channel instead of a
+    reduction over a short axis, which is ~30× slower for stereo.
+    """
+    mono = block[:, 0].copy()
+    for c in range(1, block.shape[1]):
+        mono += block[:, c]
+    if block.shape[1] > 1:
+        mono /= np.float32(block.shape[1])
+    return mono
+
+
 def content_hash(path: str | os.PathLike) -> str:
     """BLAKE2b (128-bit) hex digest of the file's bytes: a track's identity in the cache."""
     with open(path, "rb") as f:
@@ -122,8 +137,8 @@ def decode(
                     break
                 if remaining is not None:
                     remaining -= len(block)
-                mono = block.mean(axis=1, dtype=np.float32) if block.shape[1] > 1 else block[:, 0]
-                chunks.append(stream.resample_chunk(mono) if stream else mono.copy())
+                mono = downmix(block)
+                chunks.append(stream.resample_chunk(mono) if stream else mono)
             if stream:
                 chunks.append(stream.resample_chunk(np.zeros(0, np.float32), last=True))
     except AudioError:

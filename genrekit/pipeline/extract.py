@@ -12,6 +12,7 @@ cluster (:mod:`genrekit.pipeline.distributed`).
 from __future__ import annotations
 
 import errno
+import functools
 import math
 import os
 import signal
@@ -22,7 +23,6 @@ from pathlib import Path
 
 import numpy as np
 from joblib.externals.loky.process_executor import TerminatedWorkerError
-from threadpoolctl import threadpool_limits
 
 from genrekit import __version__
 from genrekit.cache.store import (
@@ -93,6 +93,20 @@ def _limit_threads():
         os.environ.setdefault(var, "1")
 
 
+@functools.cache
+def _thread_controller():
+    """This process's threadpoolctl controller, made once (finding the native libraries costs ~3 ms),
+    after importing what extraction loads, so that it sees every BLAS/OpenMP library."""
+    import importlib
+
+    from threadpoolctl import ThreadpoolController
+
+    for module in ("librosa", "scipy.fft", "scipy.signal"):
+        importlib.import_module(module)
+
+    return ThreadpoolController()
+
+
 def _worker_init():
     """Start of a local worker process: Ctrl-C is the parent's to handle (it stops the pool;
     the batches in progress are lost, at most one per worker, and finished shards are kept)."""
@@ -119,7 +133,7 @@ def extract_one(task: dict, config: FeatureConfig) -> dict:
     try:
         # One BLAS thread in every process, this one included: the same file gives bit-identical
         # features whichever backend or worker count computed it.
-        with threadpool_limits(limits=1):
+        with _thread_controller().limit(limits=1):
             y, native_sr = decode(path, config.sr, offset=config.offset, duration=config.duration,
                                   max_seconds=task.get("max_seconds"))
             feats = compute_features(y, config)

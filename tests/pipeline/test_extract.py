@@ -307,3 +307,17 @@ def test_a_worker_killed_by_the_system_is_a_clear_error_and_finished_work_is_kep
     (collection / "low" / "zz-doomed.wav").unlink()
     rep = extract(scan_folder(collection).tracks, store, FeatureConfig(features=("rms",)), workers=1, progress=False)
     assert rep.n_cached == kept and rep.n_extracted == 6 - kept
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3, 6, 8])
+def test_downmix_is_the_channel_mean(channels):
+    from genrekit.pipeline.decode import downmix
+
+    block = np.random.default_rng(channels).standard_normal((5000, channels)).astype(np.float32)
+    ref = block.mean(axis=1, dtype=np.float32)
+    mono = downmix(block)
+    assert mono.dtype == np.float32 and mono.flags.c_contiguous and not np.shares_memory(mono, block)
+    if channels < 8:  # the same float32 sums in the same order as numpy's
+        np.testing.assert_array_equal(mono, ref)
+    else:
+        np.testing.assert_allclose(mono, ref, rtol=0, atol=1e-6)
