@@ -156,12 +156,8 @@ def compute_features(y: np.ndarray, config: FeatureConfig, *, sr: int | None = N
         out["chroma"] = librosa.util.normalize(fb.chroma @ power, norm=np.inf, axis=-2)
     if "contrast" in need:
         out["contrast"] = spectral_contrast(S, fb.contrast_bands)
-    if need & {"centroid", "bandwidth"}:
-        out["centroid"], bandwidth = centroid_bandwidth(S, fb.fft_freqs)
-        if "bandwidth" in need:
-            out["bandwidth"] = bandwidth
-    if "rolloff" in need:
-        out["rolloff"] = rolloff(S, fb.fft_freqs, c.rolloff_percent)
+    if need & {"centroid", "bandwidth", "rolloff"}:
+        out["centroid"], out["bandwidth"], out["rolloff"] = spectral_shape(S, fb.fft_freqs, c.rolloff_percent)
     if "flatness" in need:
         out["flatness"] = flatness(power)
     if "zcr" in need:
@@ -188,70 +184,68 @@ def compute_features(y: np.ndarray, config: FeatureConfig, *, sr: int | None = N
     return result
 
 
-def centroid_bandwidth(S: np.ndarray, freqs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Spectral centroid and (p=2) bandwidth from two matrix-vector products.
+def spectral_shape(S: np.ndarray, freqs: np.ndarray, roll_percent: float
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Spectral centroid, (p=2) bandwidth and roll-off, from one compiled pass over each frame.
 
-    Equals ``librosa.feature.spectral_centroid(S=S)`` and ``spectral_bandwidth(S=S)``, which each
-    normalise the whole spectrogram; here bandwidth² = E[f²] − centroid² (in float64). Silent frames
-    give 0 for both, as in librosa.
+    Equal to ``librosa.feature.spectral_centroid(S=S)``, ``spectral_bandwidth(S=S)`` and
+    ``spectral_rolloff(S=S, roll_percent=...)``:
 
-    Returns
-    -------
-    centroid, bandwidth : np.ndarray [shape=(1, n_frames)]
-    """
-    f = freqs.astype(np.float64)
-    total, first, second = np.stack([np.ones_like(f), f, f * f]) @ S.astype(np.float64)  # one GEMM
-    silent = total < np.finfo(S.dtype).tiny
-    safe = np.where(silent, 1.0, total)
-    centroid = np.where(silent, 0.0, first / safe)
-    second = np.where(silent, 0.0, second / safe)
-    bandwidth = np.sqrt(np.maximum(second - centroid**2, 0.0))
-    return centroid[np.newaxis, :], bandwidth[np.newaxis, :]
-
-
-def rolloff(S: np.ndarray, freqs: np.ndarray, roll_percent: float) -> np.ndarray:
-    """Spectral roll-off: the lowest frequency below which ``roll_percent`` of the energy lies.
-
-    Equals ``librosa.feature.spectral_rolloff(S=S, roll_percent=...)`` without its NaN masking
-    (a silent frame gives the lowest bin's frequency). The same float32 running sum as librosa's
-    ``cumsum``, added in the same order, so the chosen bin is identical; but frame by frame in
-    one compiled pass that stops at the threshold, without writing the cumulative matrix.
+    - centroid and bandwidth from float64 sums of S, f·S and f²·S (bandwidth² = E[f²] − centroid²);
+      silent frames give 0 for both, as in librosa;
+    - roll-off from the same float32 running sum as librosa's ``cumsum``, added in the same order,
+      so the chosen bin is identical; the scan stops at the threshold instead of writing the
+      cumulative matrix. A silent frame gives the lowest bin's frequency (librosa's NaN masking aside).
 
     Returns
     -------
-    np.ndarray [shape=(1, n_frames)]
+    centroid, bandwidth, rolloff : np.ndarray [shape=(1, n_frames)]
     """
     St = np.asarray(S, dtype=np.float32).T  # (n_frames, n_bins); C-contiguous for librosa's STFT
-    return freqs[_rolloff_bins(St, np.float32(roll_percent))][np.newaxis, :]
+    f = np.ascontiguousarray(freqs, dtype=np.float64)
+    totals, firsts, seconds, bins = _shape_kernel()(St, f, np.float32(roll_percent))
+    silent = totals < np.finfo(np.float32).tiny
+    safe = np.where(silent, 1.0, totals)
+    centroid = np.where(silent, 0.0, firsts / safe)
+    second = np.where(silent, 0.0, seconds / safe)
+    bandwidth = np.sqrt(np.maximum(second - centroid**2, 0.0))
+    return centroid[np.newaxis, :], bandwidth[np.newaxis, :], freqs[bins][np.newaxis, :]
 
 
 @functools.cache
-def _rolloff_kernel():
+def _shape_kernel():
     import numba
 
     @numba.njit(cache=True, nogil=True)
-    def kernel(St, pct):
+    def kernel(St, f, pct):
         n_frames, n_bins = St.shape
-        out = np.zeros(n_frames, np.int64)
+        totals = np.empty(n_frames)
+        firsts = np.empty(n_frames)
+        seconds = np.empty(n_frames)
+        bins = np.zeros(n_frames, np.int64)
         for j in range(n_frames):
-            total = np.float32(0.0)
+            total32 = np.float32(0.0)
+            t = 0.0
+            m1 = 0.0
+            m2 = 0.0
             for i in range(n_bins):
-                total += St[j, i]
-            threshold = pct * total
+                x = St[j, i]
+                total32 += x
+                w = np.float64(x)
+                t += w
+                m1 += f[i] * w
+                m2 += f[i] * f[i] * w
+            totals[j], firsts[j], seconds[j] = t, m1, m2
+            threshold = pct * total32
             acc = np.float32(0.0)
             for i in range(n_bins):
                 acc += St[j, i]
                 if acc >= threshold:
-                    out[j] = i
+                    bins[j] = i
                     break
-        return out
+        return totals, firsts, seconds, bins
 
     return kernel
-
-
-def _rolloff_bins(St: np.ndarray, pct: np.float32) -> np.ndarray:
-    """Index of the first bin whose float32 running sum reaches ``pct`` × the frame's total."""
-    return _rolloff_kernel()(St, pct)
 
 
 def contrast_bands(freqs: np.ndarray, fmin: float, n_bands: int, sr: int,
@@ -318,8 +312,9 @@ def flatness(power: np.ndarray, amin: float = 1e-10) -> np.ndarray:
     np.ndarray [shape=(1, n_frames)]
     """
     p = np.maximum(amin, power)
-    gmean = np.exp(np.mean(np.log(p), axis=0, keepdims=True))
-    return gmean / np.mean(p, axis=0, keepdims=True)
+    amean = np.mean(p, axis=0, keepdims=True)
+    gmean = np.exp(np.mean(np.log(p, out=p), axis=0, keepdims=True))  # (p is ours: log in place)
+    return gmean / amean
 
 
 def rms(y: np.ndarray, *, frame_length: int, hop_length: int) -> np.ndarray:
@@ -378,21 +373,47 @@ def zero_crossing_rate(y: np.ndarray, *, frame_length: int, hop_length: int, thr
     """Zero-crossing rate of centred frames, from one pass over the signal.
 
     Equals ``librosa.feature.zero_crossing_rate(y, frame_length=..., hop_length=...)`` (edge
-    padding, |y| <= ``threshold`` counted as positive, rate = crossings / frame_length) by
-    differencing a cumulative count instead of framing the signal.
+    padding, |y| <= ``threshold`` counted as positive, rate = crossings / frame_length): one
+    compiled pass counts the crossings up to every sample, and each frame's count is the
+    difference of two of those running counts, instead of framing the signal.
 
     Returns
     -------
     np.ndarray [shape=(1, n_frames)]
     """
-    pad = frame_length // 2
-    yp = np.pad(y, pad, mode="edge")
-    neg = np.signbit(np.where(np.abs(yp) <= threshold, 0.0, yp))
-    cross = np.concatenate([[0], np.cumsum(neg[1:] != neg[:-1])])  # cross[i]: crossings in yp[:i+1]
-    n_frames = 1 + (len(yp) - frame_length) // hop_length
-    starts = np.arange(n_frames) * hop_length
-    counts = cross[starts + frame_length - 1] - cross[starts]
+    y = np.ascontiguousarray(y, dtype=np.float32)
+    counts = _zcr_kernel()(y, frame_length, hop_length, np.float32(threshold))
     return (counts / frame_length)[np.newaxis, :]
+
+
+@functools.cache
+def _zcr_kernel():
+    import numba
+
+    @numba.njit(cache=True, nogil=True)
+    def kernel(y, frame_length, hop_length, threshold):
+        n = y.size
+        pad = frame_length // 2
+        n_padded = n + 2 * pad
+        # running[i]: sign changes between consecutive samples of the edge-padded signal up to i
+        running = np.empty(n_padded, np.int64)
+        count = 0
+        prev_neg = False
+        for i in range(n_padded):
+            x = y[min(max(i - pad, 0), n - 1)]
+            neg = abs(x) > threshold and x < 0
+            if i > 0 and neg != prev_neg:
+                count += 1
+            running[i] = count
+            prev_neg = neg
+        n_frames = 1 + (n_padded - frame_length) // hop_length
+        out = np.empty(n_frames, np.int64)
+        for j in range(n_frames):
+            start = j * hop_length
+            out[j] = running[start + frame_length - 1] - running[start]
+        return out
+
+    return kernel
 
 
 #: Metrical multiples of the tempo sampled by the tempogram ratio (Prockup et al. 2015; librosa).
