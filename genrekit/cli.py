@@ -149,7 +149,7 @@ def add_extract(sub):
 
 
 def run_extract(args) -> int:
-    from genrekit.pipeline.extract import extract, install_sigterm_as_interrupt
+    from genrekit.pipeline.extract import extract, install_sigterm_as_interrupt, keep_freed_memory
     from genrekit.pipeline.sources import load_source
 
     config = feature_config_from_args(args)
@@ -163,6 +163,7 @@ def run_extract(args) -> int:
     if scan.skipped:
         print(f"note: skipped {len(scan.skipped)} non-audio files", file=sys.stderr)
     install_sigterm_as_interrupt()
+    keep_freed_memory()  # this process only extracts from here on
     report = extract(scan.tracks, args.store, config, workers=args.workers, shard_size=args.shard_size,
                      shard_seconds=args.shard_seconds, retry_failed=args.retry_failed,
                      progress=not args.no_progress, max_seconds=args.max_minutes * 60, **cluster)

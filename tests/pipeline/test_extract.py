@@ -81,7 +81,18 @@ def test_workers_write_shards_of_at_most_shard_size_files(tmp_path):
         sf.write(root / "x" / f"t{i:02d}.wav", tone(100.0 + 20 * i, 1.0), 22050)
     rep = extract(scan_folder(root).tracks, tmp_path / "s", SMALL, workers=2, shard_size=2, progress=False)
     sizes = [len(e["ids"]) for e in load_index(tmp_path / "s")[0]["shards"].values()]
-    assert rep.n_extracted == 24 and sum(sizes) == 24 and max(sizes) == 2 and rep.shards_written == 12
+    assert rep.n_extracted == 24 and sum(sizes) == 24 and max(sizes) == 2
+    assert rep.shards_written == len(sizes) == 16 and sizes.count(1) == 8  # batches shrink at the end
+
+
+def test_batches_shrink_towards_the_end_of_a_parallel_run():
+    from genrekit.pipeline.extract import batches_of
+
+    tasks = [{"id": str(i)} for i in range(2000)]
+    sizes = [len(b) for b in batches_of(tasks, 64, workers=2)]
+    assert sum(sizes) == 2000 and [t for b in batches_of(tasks, 64, workers=2) for t in b] == tasks
+    assert sizes[:20] == [64] * 20 and sizes == sorted(sizes, reverse=True) and sizes[-4:] == [1] * 4
+    assert [len(b) for b in batches_of(tasks[:10], 4)] == [4, 4, 2]  # one worker: shard-sized batches
 
 
 def test_rerun_skips_everything_and_moving_the_folder_invalidates_nothing(collection, tmp_path):
@@ -321,3 +332,13 @@ def test_downmix_is_the_channel_mean(channels):
         np.testing.assert_array_equal(mono, ref)
     else:
         np.testing.assert_allclose(mono, ref, rtol=0, atol=1e-6)
+
+
+def test_extraction_processes_keep_freed_memory_on_glibc():
+    import platform
+
+    from genrekit.pipeline.extract import keep_freed_memory
+
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("mallopt tuning applies to glibc only")
+    assert keep_freed_memory() is True  # every option accepted (32 MB is glibc's mmap-threshold limit)
