@@ -149,9 +149,9 @@ def compute_features(y: np.ndarray, config: FeatureConfig, *, sr: int | None = N
     if "mfcc" in need:
         out["mfcc"] = librosa.feature.mfcc(S=logmel, n_mfcc=c.n_mfcc)
         if "mfcc_delta" in need:
-            out["mfcc_delta"] = librosa.feature.delta(out["mfcc"], width=c.delta_width, order=1)
+            out["mfcc_delta"] = delta(out["mfcc"], width=c.delta_width, order=1)
         if "mfcc_delta2" in need:
-            out["mfcc_delta2"] = librosa.feature.delta(out["mfcc"], width=c.delta_width, order=2)
+            out["mfcc_delta2"] = delta(out["mfcc"], width=c.delta_width, order=2)
     if "chroma" in need:
         out["chroma"] = librosa.util.normalize(fb.chroma @ power, norm=np.inf, axis=-2)
     if "contrast" in need:
@@ -159,7 +159,7 @@ def compute_features(y: np.ndarray, config: FeatureConfig, *, sr: int | None = N
     if need & {"centroid", "bandwidth", "rolloff"}:
         out["centroid"], out["bandwidth"], out["rolloff"] = spectral_shape(S, fb.fft_freqs, c.rolloff_percent)
     if "flatness" in need:
-        out["flatness"] = flatness(power)
+        out["flatness"] = flatness(power, overwrite=True)  # power's last use (mel and chroma are done)
     if "zcr" in need:
         out["zcr"] = zero_crossing_rate(y, frame_length=c.n_fft, hop_length=c.hop_length)
     if "rms" in need:
@@ -248,6 +248,42 @@ def _shape_kernel():
     return kernel
 
 
+@functools.lru_cache(maxsize=8)
+def _delta_filters(width: int, order: int) -> tuple[np.ndarray, np.ndarray]:
+    """Savitzky-Golay derivative filter, and the weights giving the edge frames' derivative."""
+    import math
+
+    coeffs = scipy.signal.savgol_coeffs(width, order, deriv=order)
+    # scipy fits a degree-`order` polynomial to the first / last `width` frames; its order-th
+    # derivative is order! x the leading least-squares coefficient, a fixed weighting of the frames.
+    vander = np.vander(np.arange(width, dtype=np.float64), order + 1)
+    edge = np.linalg.pinv(vander)[0] * math.factorial(order)
+    return coeffs, edge
+
+
+def delta(data: np.ndarray, *, width: int, order: int) -> np.ndarray:
+    """Delta features along time: ``librosa.feature.delta(data, width=..., order=...)``.
+
+    librosa runs ``scipy.signal.savgol_filter(mode="interp")``, which designs the filter and fits
+    two edge polynomials with ``polyfit`` on every call; here the filter and the edge weights are
+    computed once, the interior is the same ``convolve1d``.
+
+    Returns
+    -------
+    np.ndarray, the shape and dtype of ``data``
+    """
+    import scipy.ndimage
+
+    if data.shape[-1] < width:
+        raise AudioError(f"deltas need at least {width} frames, got {data.shape[-1]}")
+    coeffs, edge = _delta_filters(width, order)
+    out = scipy.ndimage.convolve1d(data, coeffs, axis=-1, mode="constant")
+    half = width // 2
+    out[..., :half] = (data[..., :width] @ edge)[..., np.newaxis]
+    out[..., out.shape[-1] - half:] = (data[..., -width:] @ edge)[..., np.newaxis]
+    return out
+
+
 def contrast_bands(freqs: np.ndarray, fmin: float, n_bands: int, sr: int,
                    quantile: float = 0.02) -> list[tuple[int, int, int]]:
     """The bins of each spectral-contrast band as ``(first, stop, q)`` (``q``: bins averaged).
@@ -302,16 +338,17 @@ def spectral_contrast(S: np.ndarray, bands: list[tuple[int, int, int]]) -> np.nd
     return librosa.power_to_db(peak) - librosa.power_to_db(valley)
 
 
-def flatness(power: np.ndarray, amin: float = 1e-10) -> np.ndarray:
+def flatness(power: np.ndarray, amin: float = 1e-10, *, overwrite: bool = False) -> np.ndarray:
     """Spectral flatness: geometric over arithmetic mean of the power spectrum per frame.
 
-    Equals ``librosa.feature.spectral_flatness(S=power, power=1.0, amin=amin)``.
+    Equals ``librosa.feature.spectral_flatness(S=power, power=1.0, amin=amin)``. With
+    ``overwrite``, ``power`` is used as scratch space (its last use in :func:`compute_features`).
 
     Returns
     -------
     np.ndarray [shape=(1, n_frames)]
     """
-    p = np.maximum(amin, power)
+    p = np.maximum(amin, power, out=power if overwrite else None)
     amean = np.mean(p, axis=0, keepdims=True)
     gmean = np.exp(np.mean(np.log(p, out=p), axis=0, keepdims=True))  # (p is ours: log in place)
     return gmean / amean
@@ -365,8 +402,9 @@ def tempogram(onset_envelope: np.ndarray, window: np.ndarray) -> np.ndarray:
     ac = scipy.fft.irfft(spec.real**2 + spec.imag**2, n=n_pad, axis=0)[:win_length]
     # An autocorrelation peaks at lag 0, so row 0 is each frame's max (librosa's inf-norm); frames
     # with no energy stay as they are, as librosa leaves them.
-    peak = ac[0]
-    return ac / np.where(peak < np.finfo(ac.dtype).tiny, 1.0, peak).astype(ac.dtype)
+    peak = np.where(ac[0] < np.finfo(ac.dtype).tiny, 1.0, ac[0]).astype(ac.dtype)
+    ac /= peak
+    return ac
 
 
 def zero_crossing_rate(y: np.ndarray, *, frame_length: int, hop_length: int, threshold: float = 1e-10) -> np.ndarray:

@@ -167,3 +167,28 @@ def test_banded_filterbank_product_equals_the_dense_product():
         _close(banded_matmul(band_blocks(fb), X), fb @ X, rtol=1e-6)
     dense = rng.standard_normal((12, 1025)).astype(np.float32)  # no zeros: one block per 8 rows, all bins
     _close(banded_matmul(band_blocks(dense), X), dense @ X, rtol=1e-6)
+
+
+@pytest.mark.parametrize("width,order", [(3, 1), (9, 1), (9, 2), (5, 2), (11, 1)])
+def test_delta_equals_librosa_including_the_edges(width, order):
+    from genrekit.features.extract import delta
+
+    rng = np.random.default_rng(width * 10 + order)
+    for n in (width, width + 1, 300):
+        x = np.cumsum(rng.standard_normal((13, n)), axis=1).astype(np.float32)
+        _close(delta(x, width=width, order=order), librosa.feature.delta(x, width=width, order=order), rtol=1e-5)
+
+
+def test_contrast_kernel_handles_ties_and_flat_bands():
+    from genrekit.features.extract import contrast_bands, spectral_contrast
+
+    rng = np.random.default_rng(4)
+    S = np.abs(rng.standard_normal((1025, 60))).astype(np.float32)
+    S[:, :10] = 0.5                        # flat frames: every band ties
+    S[::7, 10:20] = 0.0                    # repeated zeros inside bands
+    S = np.asfortranarray(np.round(S, 1))  # many exact ties, librosa's STFT layout
+    freqs = librosa.fft_frequencies(sr=SR, n_fft=2048)
+    for n_bands, fmin in ((6, 200.0), (4, 100.0)):
+        got = spectral_contrast(S, contrast_bands(freqs, fmin, n_bands, SR))
+        ref = librosa.feature.spectral_contrast(S=S, sr=SR, n_fft=2048, fmin=fmin, n_bands=n_bands)
+        _close(got, ref, rtol=1e-6)
