@@ -85,7 +85,7 @@ def add_run_args(p: argparse.ArgumentParser):
                    help="worker processes (default: all cores)")
     g.add_argument("--max-minutes", type=_positive_float, default=30.0, metavar="M",
                    help="refuse (record as failed) files with more than M minutes of audio to analyse; "
-                        "memory grows ~2 MB per second of audio per worker (default: 30)")
+                        "memory grows ~1 MB per second of audio per worker (default: 30)")
     g.add_argument("--shard-size", type=_positive_int, default=64, metavar="N",
                    help="close a shard after N files (default: 64); a crash loses at most one shard")
     g.add_argument("--shard-seconds", type=_positive_float, default=60.0, metavar="S",

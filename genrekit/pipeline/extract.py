@@ -46,7 +46,7 @@ from genrekit.pipeline.tracks import Track
 DEFAULT_STORE = "genrekit_store"
 #: Least seconds between two rewrites of index.json during a run (it grows with the store).
 INDEX_WRITE_SECONDS = 2.0
-#: Longest audio analysed per file by default (s): memory grows ~2 MB per second of audio.
+#: Longest audio analysed per file by default (s): memory grows ~1 MB per second of audio.
 DEFAULT_MAX_SECONDS = 30 * 60.0
 
 
@@ -481,7 +481,7 @@ def extract(
         With ``executor="dask"``: files per task, and so per shard.
     max_seconds : float or None
         A file with more audio than this to analyse is recorded as a failure instead of being
-        decoded (memory grows about 2 MB per second of audio); None: no limit.
+        decoded (memory grows about 1 MB per second of audio); None: no limit.
     """
 
     config = config or FeatureConfig()
