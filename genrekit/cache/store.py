@@ -505,6 +505,10 @@ class FeatureStore:
                 f = self._handles[shard] = h5py.File(self.path / shard, "r")
             except OSError as e:  # truncated, overwritten or deleted since the index was read
                 reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+                if e.errno in (errno.EACCES, errno.EPERM):
+                    raise StoreError(f"shard {shard} of store {self.path} cannot be read: permission denied; "
+                                     f"give this user read access to it (it is not damaged, do not "
+                                     f"delete it)") from e
                 raise StoreError(f"shard {shard} of store {self.path} cannot be read ({reason}); "
                                  f"check and repair the store with `genrekit verify --repair {self.path}`") from e
         return f

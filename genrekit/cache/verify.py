@@ -51,6 +51,7 @@ PROBLEM_KINDS = {
     "unindexed_shard": "a finished shard the index does not list",
     "index_mismatch": "the index entry disagrees with what the shard holds",
     "index_corrupt": "index.json cannot be parsed",
+    "access": "the shard cannot be opened for lack of permission (it may be intact: never deleted)",
 }
 _UNTRUSTED = {"unreadable", "structure", "checksum", "nonfinite"}
 
@@ -126,7 +127,12 @@ class VerifyReport:
             out.extend("  " + p.line() for p in self.problems)
         for p in self.in_progress:
             out.append(f"in progress      {p.name} (an extract holds the lock)")
-        state = "ok" if self.ok else "NOT ok (repair with: genrekit verify --repair " + str(self.store) + ")"
+        if self.ok:
+            state = "ok"
+        elif all(p.kind == "access" for p in self.problems):
+            state = "NOT ok (a permission problem: --repair deletes nothing it cannot read; fix the file modes)"
+        else:
+            state = "NOT ok (repair with: genrekit verify --repair " + str(self.store) + ")"
         out.append(f"{self.store}: {self.n_shards} shards, {self.n_rows} track rows, "
                    f"{self.n_failure_rows} failure rows: {state}")
         return out
@@ -178,6 +184,12 @@ def _check_shard(path: Path) -> dict:
     """Read a whole shard; return what it holds. Raises :class:`_Bad` for what is wrong with it."""
     import h5py
 
+    try:  # an access error says nothing about the shard's bytes: report it, never call it damaged
+        with open(path, "rb") as probe:
+            probe.read(8)
+    except PermissionError as e:
+        raise _Bad("access", f"permission denied ({e.strerror}); the file is left alone: give this "
+                             f"user read access (e.g. chmod u+r, or run as its owner)") from None
     try:
         f = h5py.File(path, "r")
     except Exception as e:
@@ -392,6 +404,10 @@ def verify_store(store: str | os.PathLike, *, repair: bool = False) -> VerifyRep
                                    "content_hashes": c["content_hashes"], "failure_ids": c["failure_ids"],
                                    "size": c["size"], "sha256": c["sha256"]}
             new["configs"].setdefault(c["config_hash"], c["config_json"])
+        for name, p in bad.items():  # unreadable for lack of permission: keep what the index said
+            if p.kind == "access" and name in old_entries:
+                new["shards"][name] = old_entries[name]
+        new["shards"] = {k: new["shards"][k] for k in sorted(new["shards"])}
         if new["current_config"] not in new["configs"]:
             new["current_config"] = good[max(good)]["config_hash"] if good else None
         write_index(store, new)

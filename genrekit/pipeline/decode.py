@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import stat
 
 import numpy as np
 
@@ -30,9 +31,44 @@ def downmix(block: np.ndarray) -> np.ndarray:
     return mono
 
 
+_NOT_REGULAR = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
+                (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                (stat.S_ISDIR, "a folder"))
+
+
+def not_regular(st: os.stat_result) -> str | None:
+    """What a file is when it is not a regular file ("a FIFO (named pipe)", …); None when it is.
+
+    Opening a FIFO or a device for reading can block forever, so extraction and ``predict``
+    refuse anything but regular files before they open them.
+    """
+    if stat.S_ISREG(st.st_mode):
+        return None
+    for test, what in _NOT_REGULAR:
+        if test(st.st_mode):
+            return what
+    return "not a regular file"
+
+
+def not_regular_message(what: str) -> str:
+    return f"{what}, not a regular audio file: skipped without opening it"
+
+
 def content_hash(path: str | os.PathLike) -> str:
-    """BLAKE2b (128-bit) hex digest of the file's bytes: a track's identity in the cache."""
-    with open(path, "rb") as f:
+    """BLAKE2b (128-bit) hex digest of the file's bytes: a track's identity in the cache.
+
+    Raises
+    ------
+    AudioError
+        When ``path`` is not a regular file (checked on the open descriptor: a FIFO swapped in
+        after planning is refused, not read forever).
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with open(fd, "rb") as f:
+        what = not_regular(os.fstat(fd))
+        if what:
+            raise AudioError(not_regular_message(what))
+        os.set_blocking(fd, True)
         return hashlib.file_digest(f, lambda: hashlib.blake2b(digest_size=16)).hexdigest()
 
 
@@ -104,9 +140,13 @@ def decode(
     import soxr
 
     try:
-        size = os.path.getsize(path)
+        st = os.stat(path)
     except OSError as e:
         raise AudioError(f"cannot read file: {e.strerror}") from e
+    what = not_regular(st)
+    if what:
+        raise AudioError(not_regular_message(what))
+    size = st.st_size
     if size == 0:
         raise AudioError("file is empty (0 bytes)")
     try:

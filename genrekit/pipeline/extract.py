@@ -40,7 +40,7 @@ from genrekit.cache.store import (
 from genrekit.errors import AudioError, GenrekitError, ParameterError, StoreError
 from genrekit.features.config import FeatureConfig
 from genrekit.features.extract import compute_features, summary_names, summary_vector
-from genrekit.pipeline.decode import content_hash, decode
+from genrekit.pipeline.decode import content_hash, decode, not_regular, not_regular_message
 from genrekit.pipeline.tracks import Track
 
 DEFAULT_STORE = "genrekit_store"
@@ -155,6 +155,8 @@ def extract_one(task: dict, config: FeatureConfig) -> dict:
     path = task["path"]
     try:
         h = content_hash(path)
+    except AudioError as e:
+        return {"status": "fail", "task": task, "content_hash": "", "error_type": "AudioError", "message": str(e)}
     except OSError as e:
         return {"status": "fail", "task": task, "content_hash": "", "error_type": type(e).__name__,
                 "message": f"cannot read file: {e.strerror or e}"}
@@ -417,6 +419,10 @@ def plan(tracks: list[Track], done: dict[str, TrackRow], failed: dict[str, Failu
         elif (fail is not None and not retry_failed
               and (fail.file_size, fail.file_mtime_ns) == (st.st_size, st.st_mtime_ns)):
             n_failed_cached += 1
+        elif what := not_regular(st):  # a FIFO or device could block the worker that opens it forever
+            vanished.append(FailureRow(id=t.id, path=t.path, content_hash="", error_type="AudioError",
+                                       message=not_regular_message(what), file_size=st.st_size,
+                                       file_mtime_ns=st.st_mtime_ns))
         else:
             tasks.append(_task(t, prev, st))  # one stat: the file may vanish any time
     return tasks, n_cached, n_failed_cached, vanished
