@@ -4,7 +4,7 @@ Builds a real feature store (HDF5 shards written with the cache module's ShardWr
 vectors computed by genrekit's own summary code) of synthetic tracks — by default 1,000 tracks,
 10 labels, 10 artists per label, 519 summary columns — then times the whole benchmark path
 (open store → split → svm, knn, gmm, rf, logreg × 5 folds → results, report, figures) through
-:func:`genrekit.pipeline.benchmark.run_benchmark`.
+:func:`genrekit.pipeline.evaluation.runner.run_benchmark`.
 
     python benchmarks/benchmark_speed.py                  # 1,000 tracks, 2 workers
     python benchmarks/benchmark_speed.py --workers 1 --tracks 500
@@ -33,7 +33,7 @@ def build_store(path: Path, n_tracks: int, n_labels: int = 10, artists_per_label
     """A store of ``n_tracks`` synthetic tracks whose frames depend on label and artist."""
     from genrekit.cache.store import SCHEMA_VERSION, ShardWriter, TrackRow, write_index
     from genrekit.features import FeatureConfig, summary_vector
-    from genrekit.pipeline.extract import shard_writer_args
+    from genrekit.pipeline.extraction.run import shard_writer_args
 
     config = FeatureConfig(features=FEATURES, n_mfcc=24)
     dims = config.feature_dims()
@@ -87,7 +87,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
 
     from genrekit.cache.store import FeatureStore
-    from genrekit.pipeline.benchmark import run_benchmark
+    from genrekit.pipeline.evaluation.runner import run_benchmark
 
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(args.keep) if args.keep else Path(tmp)

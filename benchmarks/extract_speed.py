@@ -81,7 +81,7 @@ POLL_S = 0.2
 
 # ===================================================================================== clips
 def _fallback_clip(genre: str, artist: int, take: int, duration: float, sr: int) -> np.ndarray:
-    """A simple music-like signal (used only if genrekit.pipeline.synth is unavailable):
+    """A simple music-like signal (used only if genrekit.pipeline.datasets.synth is unavailable):
     a chord progression of harmonic tones, a bass line, and kick/hat noise bursts on a beat grid."""
     seed = [sum(genre.encode()), artist, take]
     rng = np.random.default_rng(seed)
@@ -117,7 +117,7 @@ def _fallback_clip(genre: str, artist: int, take: int, duration: float, sr: int)
 
 def _synth(genre: str, artist: int, take: int, duration: float, sr: int) -> np.ndarray:
     try:
-        from genrekit.pipeline.synth import synth_clip
+        from genrekit.pipeline.datasets.synth import synth_clip
     except ImportError:
         return _fallback_clip(genre, artist, take, duration, sr)
     return synth_clip(genre, artist, take, duration=duration, sr=sr)
@@ -125,7 +125,7 @@ def _synth(genre: str, artist: int, take: int, duration: float, sr: int) -> np.n
 
 def _genres() -> tuple[str, ...]:
     try:
-        from genrekit.pipeline.synth import GENRES
+        from genrekit.pipeline.datasets.synth import GENRES
     except ImportError:
         return ("ambient", "rock", "techno", "hiphop", "waltz", "jazz")
     return tuple(GENRES)
@@ -189,7 +189,7 @@ def measure_per_clip(clips: list[Path], warmup: Path, seconds: float, profile: b
 
     from genrekit.features.config import FeatureConfig
     from genrekit.features.extract import compute_features
-    from genrekit.pipeline.decode import decode
+    from genrekit.pipeline.extraction.decode import decode
 
     cfg = FeatureConfig()
     sr, n_fft, hop = cfg.sr, cfg.n_fft, cfg.hop_length
@@ -289,8 +289,8 @@ def measure_per_clip(clips: list[Path], warmup: Path, seconds: float, profile: b
 
 # ===================================================================================== scaling
 def measure_scaling(clips: list[Path], root: Path, work: Path, repeats: int = 3) -> dict:
-    from genrekit.pipeline.extract import extract, keep_freed_memory
-    from genrekit.pipeline.tracks import Track
+    from genrekit.pipeline.extraction.run import extract, keep_freed_memory
+    from genrekit.pipeline.extraction.tracks import Track
 
     keep_freed_memory()  # as `genrekit extract` does in its own process (its workers do it too)
 
@@ -546,7 +546,7 @@ def print_per_clip(r: dict, args):
 
 
 def print_scaling(r: dict, n: int):
-    print(f"\nThroughput: genrekit.pipeline.extract.extract() on {n} files into fresh stores "
+    print(f"\nThroughput: genrekit.pipeline.extraction.run.extract() on {n} files into fresh stores "
           f"(hash + decode + features + HDF5 shards), {os.cpu_count()} CPUs")
     print(f"  {'run':<22} {'files':>6} {'seconds':>9} {'files/s':>9} {'parent CPU ms/file':>19} "
           f"{'worker CPU ms/file':>19} {'CPUs used':>10}")

@@ -112,7 +112,7 @@ def cluster_kwargs(args) -> dict:
     if args.scheduler and args.backend != "dask":
         raise ParameterError(f"--scheduler {args.scheduler} needs --backend dask")
     if args.backend == "dask":
-        from genrekit.pipeline.distributed import require_distributed
+        from genrekit.pipeline.extraction.cluster import require_distributed
 
         require_distributed()  # before scanning a large collection
     return {"executor": args.backend, "scheduler": args.scheduler,
@@ -121,7 +121,7 @@ def cluster_kwargs(args) -> dict:
 
 # ------------------------------------------------------------------------------------ extract
 def add_extract(sub):
-    from genrekit.pipeline.extract import DEFAULT_STORE
+    from genrekit.pipeline.extraction.run import DEFAULT_STORE
 
     p = sub.add_parser(
         "extract", help="extract features of a folder of music into a feature store",
@@ -149,8 +149,8 @@ def add_extract(sub):
 
 
 def run_extract(args) -> int:
-    from genrekit.pipeline.extract import extract, install_sigterm_as_interrupt, keep_freed_memory
-    from genrekit.pipeline.sources import load_source
+    from genrekit.pipeline.extraction.run import extract, install_sigterm_as_interrupt, keep_freed_memory
+    from genrekit.pipeline.extraction.sources import load_source
 
     config = feature_config_from_args(args)
     cluster = cluster_kwargs(args)
@@ -181,7 +181,7 @@ def run_extract(args) -> int:
 
 # ------------------------------------------------------------------------------------ info
 def add_info(sub):
-    from genrekit.pipeline.extract import DEFAULT_STORE
+    from genrekit.pipeline.extraction.run import DEFAULT_STORE
 
     p = sub.add_parser("info", help="describe a feature store",
                        description="Tracks per label, groups, failures, feature config and size of a store.")
@@ -192,7 +192,7 @@ def add_info(sub):
 
 
 def run_info(args) -> int:
-    from genrekit.pipeline.report import describe_store
+    from genrekit.cache.describe import describe_store
 
     print(describe_store(args.store, failures=args.failures))
     return 0
@@ -214,7 +214,7 @@ def add_demo(sub):
 
 
 def run_demo(args) -> int:
-    from genrekit.pipeline.demo import run_demo as demo
+    from genrekit.pipeline.datasets.demo import run_demo as demo
 
     demo(cache_dir=args.cache_dir, workers=args.workers, progress=not args.no_progress)
     return 0
@@ -222,7 +222,7 @@ def run_demo(args) -> int:
 
 # ------------------------------------------------------------------------------------ benchmark
 def add_benchmark(sub):
-    from genrekit.pipeline.extract import DEFAULT_STORE
+    from genrekit.pipeline.extraction.run import DEFAULT_STORE
 
     p = sub.add_parser(
         "benchmark", help="compare genre classifiers on a feature store with one shared split",
@@ -277,14 +277,14 @@ def add_benchmark(sub):
 
 
 def run_benchmark(args) -> int:
-    from genrekit.pipeline.benchmark import parse_params, run_benchmark as bench
+    from genrekit.pipeline.evaluation.runner import parse_params, run_benchmark as bench
 
     features = [f.strip() for f in args.features.split(",") if f.strip()] if args.features else None
     cluster, store, workers = cluster_kwargs(args), args.store, args.workers
     store, features = benchmark_input(args, features)  # with --table: a Dataset (arrays travel with the jobs)
     with contextlib.ExitStack() as stack:
         if cluster["executor"] == "dask":  # folds x models through joblib's Dask backend
-            from genrekit.pipeline.distributed import joblib_on_dask
+            from genrekit.pipeline.extraction.cluster import joblib_on_dask
 
             if isinstance(store, str):
                 store = os.path.abspath(store)  # the workers open the store too
@@ -326,7 +326,7 @@ def add_table_args(p: argparse.ArgumentParser):
 
 def benchmark_input(args, features):
     """``(store or Dataset, features)`` for the runner from the benchmark arguments."""
-    from genrekit.pipeline.extract import DEFAULT_STORE
+    from genrekit.pipeline.extraction.run import DEFAULT_STORE
 
     roles = {"label_column": args.label_column, "group_column": args.group_column,
              "id_column": args.id_column, "split_column": args.split_column}
@@ -338,7 +338,7 @@ def benchmark_input(args, features):
         return args.store or DEFAULT_STORE, features
     import warnings
 
-    from genrekit.pipeline.tables import TableWarning, build_dataset
+    from genrekit.pipeline.tables.readers import TableWarning, build_dataset
 
     if args.fusion and len(args.table) + (args.store is not None) < 2:
         raise ParameterError("--fusion needs two or more feature blocks: --store with --table, or several --table")
@@ -350,8 +350,8 @@ def benchmark_input(args, features):
 
 # ------------------------------------------------------------------------------------ export
 def add_export(sub):
-    from genrekit.pipeline.export import FORMATS, LEVELS
-    from genrekit.pipeline.extract import DEFAULT_STORE
+    from genrekit.pipeline.tables.export import FORMATS, LEVELS
+    from genrekit.pipeline.extraction.run import DEFAULT_STORE
 
     p = sub.add_parser(
         "export", help="write a store's features as a table for pandas, Weka, Spark, DuckDB, numpy",
@@ -387,7 +387,7 @@ def add_export(sub):
 
 
 def run_export(args) -> int:
-    from genrekit.pipeline.export import export_table
+    from genrekit.pipeline.tables.export import export_table
 
     features = [f.strip() for f in args.features.split(",") if f.strip()] if args.features else None
     report = export_table(args.store, args.format, args.out, level=args.level, features=features,
@@ -440,8 +440,8 @@ def add_predict(sub):
 def run_predict(args) -> int:
     import warnings
 
-    from genrekit.pipeline.artifacts import load_artifact
-    from genrekit.pipeline.predict import format_prediction, predict, predictions_json
+    from genrekit.pipeline.prediction.artifacts import load_artifact
+    from genrekit.pipeline.prediction.predict import format_prediction, predict, predictions_json
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -461,7 +461,7 @@ def run_predict(args) -> int:
 
 # ------------------------------------------------------------------------------------ verify
 def add_verify(sub):
-    from genrekit.pipeline.extract import DEFAULT_STORE
+    from genrekit.pipeline.extraction.run import DEFAULT_STORE
 
     p = sub.add_parser(
         "verify", help="check a feature store's shards and index; --repair what cannot be trusted",

@@ -10,7 +10,7 @@ import pytest
 
 from genrekit.cache.store import SCHEMA_VERSION, ShardWriter, TrackRow, write_index
 from genrekit.features import FeatureConfig, summary_vector
-from genrekit.pipeline.extract import shard_writer_args
+from genrekit.pipeline.extraction.run import shard_writer_args
 
 
 def make_synthetic_store(path, n_per_class: int = 12, n_classes: int = 3, n_artists_per_class: int = 3,

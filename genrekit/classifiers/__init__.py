@@ -5,7 +5,7 @@
 True
 >>> model = make_model("svm", {"C": 1.0}, random_state=0)   # an unfitted Pipeline
 
-Models read arrays, never the store's files: the runner (:mod:`genrekit.pipeline.benchmark`)
+Models read arrays, never the store's files: the runner (:mod:`genrekit.pipeline.evaluation.runner`)
 feeds summary vectors or per-track frame matrices according to each model's ``input``.
 """
 

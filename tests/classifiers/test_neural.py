@@ -23,10 +23,10 @@ from genrekit.classifiers.neural import (
 from genrekit.cli import main
 from genrekit.errors import ParameterError
 from genrekit.features import FeatureConfig
-from genrekit.pipeline.artifacts import load_artifact
-from genrekit.pipeline.benchmark import run_benchmark
-from genrekit.pipeline.extract import extract
-from genrekit.pipeline.sources import read_manifest
+from genrekit.pipeline.prediction.artifacts import load_artifact
+from genrekit.pipeline.evaluation.runner import run_benchmark
+from genrekit.pipeline.extraction.run import extract
+from genrekit.pipeline.extraction.sources import read_manifest
 from tests.audio_helpers import tone, write_collection
 from tests.conftest import make_synthetic_store
 
@@ -247,7 +247,7 @@ def logmel_store(tmp_path_factory):
 
 def test_dataloader_workers_read_the_store_themselves_with_identical_results(logmel_store):
     from genrekit.cache.store import FeatureStore
-    from genrekit.pipeline.benchmark import FrameSequence
+    from genrekit.pipeline.evaluation.runner import FrameSequence
 
     fs = FeatureStore(logmel_store)
     X = FrameSequence(fs, fs.ids, ("logmel",))

@@ -19,8 +19,8 @@ from genrekit.cache.store import FeatureStore, load_index  # noqa: E402
 from genrekit.cli import main  # noqa: E402
 from genrekit.errors import ParameterError, StoreError  # noqa: E402
 from genrekit.features import FeatureConfig  # noqa: E402
-from genrekit.pipeline.extract import extract, plan  # noqa: E402
-from genrekit.pipeline.sources import scan_folder  # noqa: E402
+from genrekit.pipeline.extraction.run import extract, plan  # noqa: E402
+from genrekit.pipeline.extraction.sources import scan_folder  # noqa: E402
 from tests.audio_helpers import write_collection  # noqa: E402
 
 FEATURES = "mfcc,chroma,rms,tempo"
@@ -228,7 +228,7 @@ def test_worker_that_does_not_share_the_store_is_named(worker_has_a_store_dir, a
 def test_a_redundant_shard_from_a_batch_computed_twice_is_dropped(audio, client, tmp_path):
     """A batch whose result died with its worker after the shard was renamed runs again; the
     client keeps one shard per file."""
-    from genrekit.pipeline.distributed import _drop_redundant_shards, extract_batch
+    from genrekit.pipeline.extraction.cluster import _drop_redundant_shards, extract_batch
 
     store = tmp_path / "store"
     extract(tracks(audio), store, CONFIG, executor="dask", scheduler=client, batch_size=8, progress=False)
@@ -295,7 +295,7 @@ def test_without_distributed_the_error_says_how_to_install_it(audio, tmp_path, m
 
 # ------------------------------------------------------------------------------------ benchmark
 def test_cli_benchmark_on_dask_predicts_what_the_local_run_predicts(reference, client, tmp_path, capsys):
-    pytest.importorskip("genrekit.pipeline.benchmark")
+    pytest.importorskip("genrekit.pipeline.evaluation.runner")
     common = ["benchmark", "--store", str(reference), "--models", "svm,knn", "--no-progress"]
     assert main([*common, "--workers", "1", "--out", str(tmp_path / "local")]) == 0
     assert main([*common, "--backend", "dask", "--scheduler", client.scheduler.address, "--out", str(tmp_path / "dask")]) == 0

@@ -27,9 +27,9 @@ import pytest
 
 from genrekit.cache.store import FeatureStore
 from genrekit.features import FeatureConfig
-from genrekit.pipeline.extract import extract
-from genrekit.pipeline.sources import read_manifest
-from genrekit.pipeline.synth import make_dataset
+from genrekit.pipeline.extraction.run import extract
+from genrekit.pipeline.extraction.sources import read_manifest
+from genrekit.pipeline.datasets.synth import make_dataset
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 RECORD = os.environ.get("GENREKIT_RECORD_GOLDEN") == "1"
@@ -106,7 +106,7 @@ def _leaderboard(run_dir: Path) -> dict:
 
 @pytest.mark.slow
 def test_the_demo_leaderboard_is_identical(tmp_path):
-    from genrekit.pipeline.demo import run_demo
+    from genrekit.pipeline.datasets.demo import run_demo
 
     lines = []
     res = run_demo(tmp_path / "cache", workers=2, progress=False, out=lines.append, runs_dir=tmp_path / "runs")

@@ -12,8 +12,8 @@ from genrekit.cache.store import FeatureStore
 from genrekit.classifiers import register, registry
 from genrekit.cli import main
 from genrekit.errors import ParameterError, StoreError
-from genrekit.pipeline.artifacts import load_artifact
-from genrekit.pipeline.benchmark import (
+from genrekit.pipeline.prediction.artifacts import load_artifact
+from genrekit.pipeline.evaluation.runner import (
     FrameSequence,
     _run_job,
     parse_params,

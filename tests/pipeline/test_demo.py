@@ -1,8 +1,8 @@
 """`genrekit demo` end to end, on a smaller generated set."""
 
 from genrekit.cache.store import FeatureStore
-from genrekit.pipeline.demo import run_demo
-from genrekit.pipeline.synth import GENRES
+from genrekit.pipeline.datasets.demo import run_demo
+from genrekit.pipeline.datasets.synth import GENRES
 
 
 def test_demo_generates_extracts_and_reports(tmp_path):

@@ -10,9 +10,9 @@ import pytest
 from genrekit.cache.store import FeatureStore
 from genrekit.cli import main
 from genrekit.errors import ParameterError
-from genrekit.pipeline.benchmark import run_benchmark
-from genrekit.pipeline.export import export_table, frame_column_names
-from genrekit.pipeline.tables import build_dataset, read_table
+from genrekit.pipeline.evaluation.runner import run_benchmark
+from genrekit.pipeline.tables.export import export_table, frame_column_names
+from genrekit.pipeline.tables.readers import build_dataset, read_table
 from tests.conftest import make_synthetic_store
 
 METRICS = ("accuracy", "balanced_accuracy", "f1_macro", "precision_macro", "recall_macro", "confusion_matrix")

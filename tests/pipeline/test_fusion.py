@@ -20,11 +20,11 @@ from genrekit.classifiers.fusion import (
 )
 from genrekit.cli import main
 from genrekit.errors import ParameterError
-from genrekit.pipeline.benchmark import run_benchmark
-from genrekit.pipeline.export import export_table
-from genrekit.pipeline.tables import TableWarning, build_dataset
+from genrekit.pipeline.evaluation.runner import run_benchmark
+from genrekit.pipeline.tables.export import export_table
+from genrekit.pipeline.tables.readers import TableWarning, build_dataset
 
-pytestmark = pytest.mark.filterwarnings("ignore::genrekit.pipeline.tables.TableWarning")
+pytestmark = pytest.mark.filterwarnings("ignore::genrekit.pipeline.tables.readers.TableWarning")
 
 
 def _acc(result, name):

@@ -12,11 +12,11 @@ import soundfile as sf
 from genrekit.cli import main
 from genrekit.errors import ParameterError
 from genrekit.features import FeatureConfig
-from genrekit.pipeline.artifacts import ArtifactVersionWarning, load_artifact, save_artifact
-from genrekit.pipeline.benchmark import run_benchmark
-from genrekit.pipeline.extract import extract
-from genrekit.pipeline.predict import _segment_bounds, format_prediction, predict
-from genrekit.pipeline.sources import read_manifest
+from genrekit.pipeline.prediction.artifacts import ArtifactVersionWarning, load_artifact, save_artifact
+from genrekit.pipeline.evaluation.runner import run_benchmark
+from genrekit.pipeline.extraction.run import extract
+from genrekit.pipeline.prediction.predict import _segment_bounds, format_prediction, predict
+from genrekit.pipeline.extraction.sources import read_manifest
 from tests.audio_helpers import tone, write_collection
 
 SR = 22050

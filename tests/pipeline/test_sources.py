@@ -1,4 +1,4 @@
-"""Tests of the collection readers in :mod:`genrekit.pipeline.sources`."""
+"""Tests of the collection readers in :mod:`genrekit.pipeline.extraction.sources`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 import soundfile
 
 from genrekit.errors import ParameterError
-from genrekit.pipeline.sources import (
+from genrekit.pipeline.extraction.sources import (
     AUDIO_EXTENSIONS,
     SourceScan,
     fma_audio_path,
@@ -21,7 +21,7 @@ from genrekit.pipeline.sources import (
     read_manifest,
     scan_folder,
 )
-from genrekit.pipeline.tracks import Track
+from genrekit.pipeline.extraction.tracks import Track
 
 GTZAN_MINI = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "gtzan-mini"
 

@@ -7,7 +7,7 @@ import pytest
 
 from genrekit.cache.store import FeatureStore
 from genrekit.errors import ParameterError
-from genrekit.pipeline.splits import SplitSpec, make_split, parse_split, split_for_store
+from genrekit.pipeline.evaluation.splits import SplitSpec, make_split, parse_split, split_for_store
 
 
 def _collection(n_labels=4, artists_per_label=5, tracks_per_artist=3):

@@ -1,4 +1,4 @@
-"""Tests of the synthetic data set in :mod:`genrekit.pipeline.synth`."""
+"""Tests of the synthetic data set in :mod:`genrekit.pipeline.datasets.synth`."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 import soundfile as sf
 
 from genrekit.errors import ParameterError
-from genrekit.pipeline.synth import GENRES, make_dataset, synth_clip
+from genrekit.pipeline.datasets.synth import GENRES, make_dataset, synth_clip
 
 SR = 22050
 
@@ -49,7 +49,7 @@ def test_audio_does_not_depend_on_the_hash_seed() -> None:
     """Seeds come from a CRC of the genre, not Python's per-process salted ``hash``."""
     code = (
         "import hashlib, sys\n"
-        "from genrekit.pipeline.synth import synth_clip\n"
+        "from genrekit.pipeline.datasets.synth import synth_clip\n"
         "x = synth_clip('hiphop', 3, 4, duration=0.5)\n"
         "sys.stdout.write(hashlib.sha256(x.tobytes()).hexdigest())\n"
     )
@@ -238,7 +238,7 @@ def test_make_dataset_formats_are_readable(tmp_path, fmt: str) -> None:
 
 
 def test_manifest_is_read_by_the_manifest_reader(tmp_path) -> None:
-    from genrekit.pipeline.sources import read_manifest
+    from genrekit.pipeline.extraction.sources import read_manifest
 
     scan = read_manifest(make_dataset(tmp_path, **_SMALL))
     assert len(scan.tracks) == 8 and not scan.missing

@@ -10,11 +10,11 @@ import pytest
 
 from genrekit.cli import main
 from genrekit.errors import ParameterError
-from genrekit.pipeline.benchmark import run_benchmark
-from genrekit.pipeline.export import arff_quote
-from genrekit.pipeline.tables import TableWarning, build_dataset, read_table
+from genrekit.pipeline.evaluation.runner import run_benchmark
+from genrekit.pipeline.tables.export import arff_quote
+from genrekit.pipeline.tables.readers import TableWarning, build_dataset, read_table
 
-pytestmark = pytest.mark.filterwarnings("ignore::genrekit.pipeline.tables.TableWarning")
+pytestmark = pytest.mark.filterwarnings("ignore::genrekit.pipeline.tables.readers.TableWarning")
 
 ARFF = """% A Marsyas-style file, with the usual oddities
 % comment lines, blank lines, quoted names

@@ -20,10 +20,10 @@ from genrekit.cache.store import FeatureStore, load_index
 from genrekit.cache.verify import verify_store
 from genrekit.cli import main
 from genrekit.features import FeatureConfig, parse_feature_list
-from genrekit.pipeline.decode import content_hash, decode
+from genrekit.pipeline.extraction.decode import content_hash, decode
 from genrekit.errors import AudioError
-from genrekit.pipeline.extract import extract
-from genrekit.pipeline.sources import scan_folder
+from genrekit.pipeline.extraction.run import extract
+from genrekit.pipeline.extraction.sources import scan_folder
 from tests.audio_helpers import tone, write_collection
 from tests.reliability import FEATURES, extract_cmd, genrekit_cmd, one_line_error, run
 

@@ -29,9 +29,9 @@ from genrekit.cache.store import FeatureStore
 from genrekit.cache.verify import verify_store
 from genrekit.cli import main
 from genrekit.features import FeatureConfig
-from genrekit.pipeline.decode import decode
-from genrekit.pipeline.extract import extract
-from genrekit.pipeline.sources import scan_folder
+from genrekit.pipeline.extraction.decode import decode
+from genrekit.pipeline.extraction.run import extract
+from genrekit.pipeline.extraction.sources import scan_folder
 from tests.audio_helpers import tone
 from tests.reliability import assert_all_finite
 
@@ -218,13 +218,13 @@ def test_symlink_loop_scan_terminates(tmp_path):
     os.symlink(root, root / "b" / "c" / "up")       # absolute link to an ancestor
     os.symlink("../..", root / "b" / "c" / "up2")   # relative one
     os.symlink("up2", root / "b" / "self")           # a chain of links
-    code = f"from genrekit.pipeline.sources import scan_folder; print([t.id for t in scan_folder({str(root)!r}).tracks])"
+    code = f"from genrekit.pipeline.extraction.sources import scan_folder; print([t.id for t in scan_folder({str(root)!r}).tracks])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
     assert out.returncode == 0 and out.stdout.strip() == "['b/c/x.wav']"
 
 
 def test_file_vanishing_inside_the_worker_is_a_recorded_failure(tmp_path, monkeypatch):
-    import genrekit.pipeline.extract as ex
+    import genrekit.pipeline.extraction.run as ex
 
     audio = tmp_path / "audio"
     audio.mkdir()
@@ -246,7 +246,7 @@ def test_file_vanishing_inside_the_worker_is_a_recorded_failure(tmp_path, monkey
 
 
 def test_a_non_finite_summary_is_refused_whatever_the_cause(tmp_path, monkeypatch):
-    import genrekit.pipeline.extract as ex
+    import genrekit.pipeline.extraction.run as ex
 
     audio = tmp_path / "audio"
     audio.mkdir()
@@ -287,11 +287,11 @@ def test_a_ten_minute_file_is_extracted_in_bounded_memory(tmp_path):
     # would report the parent's size.)
     code = textwrap.dedent("""
         import json, sys, time
-        from genrekit.pipeline.decode import decode
+        from genrekit.pipeline.extraction.decode import decode
         import soundfile, soxr
         if sys.argv[2] == "extract":
             from genrekit.features import FeatureConfig
-            from genrekit.pipeline.extract import extract_one
+            from genrekit.pipeline.extraction.run import extract_one
 
         def mib(field):
             for line in open("/proc/self/status"):

@@ -10,7 +10,7 @@ import pytest
 from genrekit.cache.store import FeatureStore
 from genrekit.cache.verify import verify_store
 from genrekit.errors import StoreError
-from genrekit.pipeline.report import describe_store
+from genrekit.cache.describe import describe_store
 from tests.audio_helpers import write_collection
 from tests.reliability import assert_stores_equal, extract_cmd, genrekit_cmd, one_line_error, run
 
@@ -37,7 +37,7 @@ def clean(audio, tmp_path_factory):
 #: however fast the machine (the features are the real ones).
 PACED = r"""
 import sys, time
-import genrekit.pipeline.extract as ex
+import genrekit.pipeline.extraction.run as ex
 
 real = ex.extract_one
 
@@ -72,7 +72,7 @@ def _wait_for(pred, proc, timeout=120.0):
 #: the store's lock for as long as the test needs, however slow the machine.
 HOLD = r"""
 import os, sys, time
-import genrekit.pipeline.extract as ex
+import genrekit.pipeline.extraction.run as ex
 
 go, argv = sys.argv[1], sys.argv[2:]
 real, n = ex.extract_one, [0]

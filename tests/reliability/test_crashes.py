@@ -28,8 +28,8 @@ from genrekit.cache.verify import verify_store
 from genrekit.cli import main
 from genrekit.errors import StoreError
 from genrekit.features import FeatureConfig, parse_feature_list
-from genrekit.pipeline.extract import extract
-from genrekit.pipeline.sources import scan_folder
+from genrekit.pipeline.extraction.run import extract
+from genrekit.pipeline.extraction.sources import scan_folder
 from tests.audio_helpers import write_collection
 from tests.reliability import FEATURES, assert_stores_equal, extract_cmd, one_line_error, run
 
@@ -58,7 +58,7 @@ def clean(audio, tmp_path_factory):
 DRIVER = r"""
 import os, signal, sys
 import genrekit.cache.store as st
-import genrekit.pipeline.extract as ex
+import genrekit.pipeline.extraction.run as ex
 
 point, argv = sys.argv[1], sys.argv[2:]
 store = argv[argv.index("--store") + 1]
@@ -152,7 +152,7 @@ def test_sigkill_at_a_random_moment_with_two_workers(seed, audio, clean, tmp_pat
 #: Runs ``genrekit extract`` with every file taking at least 0.3 s (batches stay in flight).
 SLOW_DRIVER = r"""
 import sys
-import genrekit.pipeline.extract as ex
+import genrekit.pipeline.extraction.run as ex
 from tests.pipeline.killer import extract_one_slowly
 
 ex.extract_one = extract_one_slowly
@@ -191,7 +191,7 @@ def _enospc_h5py_style():
 
 def _inject(monkeypatch, site):
     """Make the store writer fail with ENOSPC at ``site``, after the first shard is finished."""
-    import genrekit.pipeline.extract as ex
+    import genrekit.pipeline.extraction.run as ex
 
     count = {"tracks": 0, "closes": 0, "closed": 0}
     real_add, real_append, real_close, real_wi = (ShardWriter.add_track, ShardWriter._append,

@@ -12,8 +12,8 @@ from genrekit.cache.verify import PROBLEM_KINDS, verify_store
 from genrekit.cli import main
 from genrekit.errors import StoreError
 from genrekit.features import FeatureConfig, parse_feature_list
-from genrekit.pipeline.extract import extract
-from genrekit.pipeline.sources import scan_folder
+from genrekit.pipeline.extraction.run import extract
+from genrekit.pipeline.extraction.sources import scan_folder
 from tests.audio_helpers import write_collection
 from tests.reliability import FEATURES, assert_stores_equal, one_line_error
 

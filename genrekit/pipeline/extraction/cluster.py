@@ -1,9 +1,9 @@
 """Extraction (and benchmarks) on a Dask cluster: ``genrekit extract --backend dask``.
 
-The client — the process that called :func:`~genrekit.pipeline.extract.extract` and holds the
+The client — the process that called :func:`~genrekit.pipeline.extraction.run.extract` and holds the
 store's lock — plans the run exactly as the local backend does, then sends batches of files to the
 cluster. Each batch runs :func:`extract_batch` on a worker: after checking that it sees the
-client's store, it runs :func:`~genrekit.pipeline.extract.extract_batch` (the local backend's unit
+client's store, it runs :func:`~genrekit.pipeline.extraction.run.extract_batch` (the local backend's unit
 of work too), which computes every file and writes the results into a shard of its own (temporary
 name, renamed when complete). Only the shard's index entry travels back; the client merges it
 into the index.
@@ -44,7 +44,7 @@ from genrekit.cache.store import (
 )
 from genrekit.errors import GenrekitError, ParameterError, StoreError
 from genrekit.features.config import FeatureConfig
-from genrekit.pipeline.extract import BatchResult, IndexMerger
+from genrekit.pipeline.extraction.run import BatchResult, IndexMerger
 
 INSTALL_HINT = "pip install 'genrekit[distributed]'"
 DEFAULT_BATCH_SIZE = 32
@@ -126,7 +126,7 @@ def extract_batch(tasks: list[dict], store_dir: str, config_json: str, *,
     Parameters
     ----------
     tasks : list of dict
-        Planned tasks (:func:`~genrekit.pipeline.extract.plan`); a ``read_path`` key, if present,
+        Planned tasks (:func:`~genrekit.pipeline.extraction.run.plan`); a ``read_path`` key, if present,
         is where to read the file (the client's absolute path when the task's own is relative).
     store_dir : str
         The store directory, as the client sees it.
@@ -140,7 +140,7 @@ def extract_batch(tasks: list[dict], store_dir: str, config_json: str, *,
     BatchResult
         The shard's name and index entry (none when nothing was written), and the counts.
     """
-    from genrekit.pipeline.extract import extract_batch as run_batch
+    from genrekit.pipeline.extraction.run import extract_batch as run_batch
 
     worker = _worker_address()
     if run_token is not None:
@@ -255,7 +255,7 @@ def run_batches(tasks: list[dict], store_dir, config: FeatureConfig, index: dict
                 progress: bool = True):
     """Run planned ``tasks`` on a Dask cluster; merge each batch's shard into ``index``.
 
-    Called by :func:`~genrekit.pipeline.extract.extract` (``executor="dask"``) with the store's
+    Called by :func:`~genrekit.pipeline.extraction.run.extract` (``executor="dask"``) with the store's
     lock held and the index loaded; fills ``report``. Nothing is started when there is nothing
     to do.
     """

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 
 from genrekit.errors import ParameterError
-from genrekit.pipeline.tracks import Track
+from genrekit.pipeline.extraction.tracks import Track
 
 AUDIO_EXTENSIONS: tuple[str, ...] = (
     ".wav",

@@ -30,7 +30,7 @@ class ArtifactVersionWarning(UserWarning):
 
 @dataclass
 class ModelArtifact:
-    """A trained model ready for :func:`genrekit.pipeline.predict.predict`.
+    """A trained model ready for :func:`genrekit.pipeline.prediction.predict.predict`.
 
     Attributes
     ----------

@@ -24,7 +24,7 @@ Infinite values are an error; missing values stay ``NaN`` (the benchmark imputes
 model's pipeline, fitted on the training fold only).
 
 :func:`build_dataset` joins a store's summary table and any number of tables on track id (inner
-join) into a :class:`Dataset`: the input :func:`~genrekit.pipeline.benchmark.run_benchmark` takes
+join) into a :class:`Dataset`: the input :func:`~genrekit.pipeline.evaluation.runner.run_benchmark` takes
 instead of a store path. Rows are ordered by track id, as a store's are, so the same data gives
 the same folds whatever the order of the file.
 """
@@ -666,7 +666,7 @@ class Block:
 
 
 class Dataset:
-    """Tracks joined across sources: what :func:`~genrekit.pipeline.benchmark.run_benchmark` takes
+    """Tracks joined across sources: what :func:`~genrekit.pipeline.evaluation.runner.run_benchmark` takes
     instead of a store path (see :func:`build_dataset`).
 
     It offers the part of :class:`~genrekit.cache.store.FeatureStore`'s interface the runner reads

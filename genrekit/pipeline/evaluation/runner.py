@@ -1,7 +1,7 @@
 """The benchmark runner: one split, every model, the same folds → leaderboard, reports, figures.
 
 :func:`run_benchmark` opens a feature store, computes the split once (see
-:mod:`genrekit.pipeline.splits`), and evaluates every requested model on every fold — in
+:mod:`genrekit.pipeline.evaluation.splits`), and evaluates every requested model on every fold — in
 parallel over models × folds through joblib. Each model is built fresh per fold from the
 registry (:mod:`genrekit.classifiers`), so its scaler and every other fitted transform sees the
 training fold only; ``tune=True`` wraps it in a ``GridSearchCV`` whose inner folds are drawn from
@@ -483,7 +483,7 @@ def run_benchmark(
     ----------
     store : path-like, FeatureStore or Dataset
         The feature store (``genrekit extract`` output), or feature tables joined with or without
-        a store (:func:`genrekit.pipeline.tables.build_dataset`): summary models only; with two or
+        a store (:func:`genrekit.pipeline.tables.readers.build_dataset`): summary models only; with two or
         more blocks each model runs per block and fused (``svm[block=…]``, ``svm[early]``,
         ``svm[late]``).
     models : str or list of str, optional
@@ -492,7 +492,7 @@ def run_benchmark(
     split : str, optional
         ``kfold:K``, ``group-kfold:K``, ``predefined`` or ``holdout:FRACTION``; None: grouped by
         artist when the store knows artists, stratified otherwise (see
-        :func:`genrekit.pipeline.splits.make_split`).
+        :func:`genrekit.pipeline.evaluation.splits.make_split`).
     seed : int
         Seeds the split, the models, the inner tuning folds.
     params : dict, optional
@@ -533,7 +533,7 @@ def run_benchmark(
 
     from genrekit.cache.store import FeatureStore
     from genrekit.classifiers import get_spec, make_model, parse_model_list
-    from genrekit.pipeline.splits import split_for_store
+    from genrekit.pipeline.evaluation.splits import split_for_store
 
     say = log or (lambda s: None)
     t_start = time.monotonic()
@@ -542,7 +542,7 @@ def run_benchmark(
     seed = int(seed)
     if workers is not None and workers < 1:
         raise ParameterError(f"--workers must be >= 1, got {workers}")
-    from genrekit.pipeline.tables import Dataset  # external tables joined (or not) with a store
+    from genrekit.pipeline.tables.readers import Dataset  # external tables joined (or not) with a store
 
     fs = store if isinstance(store, (FeatureStore, Dataset)) else FeatureStore(store)
     store_path = fs.path
@@ -710,7 +710,7 @@ def run_benchmark(
     # ---- artifacts
     artifacts = {}
     if save_models:
-        from genrekit.pipeline.artifacts import ModelArtifact, save_artifact
+        from genrekit.pipeline.prediction.artifacts import ModelArtifact, save_artifact
 
         for r in sorted(results, key=lambda r: names.index(r["model"])):
             if r["kind"] != "refit":

@@ -1,7 +1,7 @@
 """Apply a saved model to new audio: the artifact's feature config, the same feature code.
 
 Each file is decoded and its features computed exactly as ``genrekit extract`` would with the
-artifact's :class:`~genrekit.features.FeatureConfig` (:func:`~genrekit.pipeline.decode.decode`,
+artifact's :class:`~genrekit.features.FeatureConfig` (:func:`~genrekit.pipeline.extraction.decode.decode`,
 :func:`~genrekit.features.compute_features`, :func:`~genrekit.features.summary_vector`); the
 model then gives the top-k genres with probabilities. With ``segments=S`` the file is also cut
 into S-second pieces, each featurised and predicted on its own, giving a timeline. A file that
@@ -75,7 +75,7 @@ def expand_inputs(paths) -> list[str]:
 
     Paths that do not exist are kept, so that they are reported as failed predictions.
     """
-    from genrekit.pipeline.sources import scan_folder
+    from genrekit.pipeline.extraction.sources import scan_folder
 
     out = []
     for p in paths:
@@ -143,7 +143,7 @@ def featurise_file(path: str, config_json: str, artifact_layout: dict, segments:
     from types import SimpleNamespace
 
     from genrekit.features import FeatureConfig, compute_features
-    from genrekit.pipeline.decode import decode
+    from genrekit.pipeline.extraction.decode import decode
 
     config = FeatureConfig.from_json(config_json)
     art = SimpleNamespace(**artifact_layout)
@@ -189,7 +189,7 @@ def predict(artifact, paths, *, top_k: int = 3, segments: float | None = None, w
     ----------
     artifact : ModelArtifact or path-like
         A model saved by ``genrekit benchmark --save-models`` (loaded with
-        :func:`~genrekit.pipeline.artifacts.load_artifact`).
+        :func:`~genrekit.pipeline.prediction.artifacts.load_artifact`).
     paths : iterable of path-like
         Audio files and/or folders (searched recursively for audio).
     top_k : int
@@ -217,7 +217,7 @@ def predict(artifact, paths, *, top_k: int = 3, segments: float | None = None, w
     from joblib import Parallel, delayed
     from tqdm.auto import tqdm
 
-    from genrekit.pipeline.artifacts import load_artifact
+    from genrekit.pipeline.prediction.artifacts import load_artifact
 
     art = artifact if hasattr(artifact, "estimator") else load_artifact(artifact)
     if device is not None and "device" in art.estimator.get_params():

@@ -2,7 +2,7 @@
 
 :func:`synth_clip` renders one clip of an invented genre with plain numpy; :func:`make_dataset`
 writes a labelled collection of such clips with a CSV manifest (``path,label,artist``) that
-:func:`genrekit.pipeline.sources.read_manifest` reads.
+:func:`genrekit.pipeline.extraction.sources.read_manifest` reads.
 
 The genres differ in the ways real ones do:
 

@@ -26,14 +26,14 @@ def run_demo(cache_dir=None, *, workers=None, progress=True, out=print, dataset:
              models=DEMO_MODELS, runs_dir="runs") -> dict:
     """Generate the demo data set (once), extract it (resumably), benchmark, and report.
 
-    ``dataset`` overrides :func:`~genrekit.pipeline.synth.make_dataset` arguments (tests use a
+    ``dataset`` overrides :func:`~genrekit.pipeline.datasets.synth.make_dataset` arguments (tests use a
     smaller set). The benchmark uses an artist-grouped 5-fold split and writes its report under
     ``runs_dir/demo-<timestamp>``. Returns a dict with the paths and both reports.
     """
-    from genrekit.pipeline.extract import extract
-    from genrekit.pipeline.report import describe_store
-    from genrekit.pipeline.sources import read_manifest
-    from genrekit.pipeline.synth import GENRES, make_dataset
+    from genrekit.pipeline.extraction.run import extract
+    from genrekit.cache.describe import describe_store
+    from genrekit.pipeline.extraction.sources import read_manifest
+    from genrekit.pipeline.datasets.synth import GENRES, make_dataset
 
     root = Path(cache_dir) if cache_dir else default_cache_dir()
     audio_dir = root / "demo" / "audio"
@@ -52,7 +52,7 @@ def run_demo(cache_dir=None, *, workers=None, progress=True, out=print, dataset:
     out("")
 
     from genrekit.classifiers.registry import available_models
-    from genrekit.pipeline.benchmark import run_benchmark
+    from genrekit.pipeline.evaluation.runner import run_benchmark
 
     from genrekit.classifiers.neural import DEMO_PARAMS
 

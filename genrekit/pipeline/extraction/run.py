@@ -6,7 +6,7 @@ with :func:`extract_one` and write them with :func:`write_result` into new shard
 entries and counts travel back; the process that called :func:`extract` holds the store's lock and
 merges them into the index. The executor is the seam that runs the batches: ``local`` runs them in
 this process (one worker) or in ``joblib`` worker processes (loky by default); ``dask`` on a Dask
-cluster (:mod:`genrekit.pipeline.distributed`).
+cluster (:mod:`genrekit.pipeline.extraction.cluster`).
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ from genrekit.cache.store import (
 from genrekit.errors import AudioError, GenrekitError, ParameterError, StoreError
 from genrekit.features.config import FeatureConfig
 from genrekit.features.extract import compute_features, summary_names, summary_vector
-from genrekit.pipeline.decode import content_hash, decode, not_regular, not_regular_message
-from genrekit.pipeline.tracks import Track
+from genrekit.pipeline.extraction.decode import content_hash, decode, not_regular, not_regular_message
+from genrekit.pipeline.extraction.tracks import Track
 
 DEFAULT_STORE = "genrekit_store"
 #: Least seconds between two rewrites of index.json during a run (it grows with the store).
@@ -480,7 +480,7 @@ def extract(
     executor : {"local", "dask"}
         ``local``: batches of files in worker processes on this machine, each writing its own
         shards. ``dask``: batches of files on a Dask cluster, each batch written by its worker
-        into its own shard on storage every worker shares (:mod:`genrekit.pipeline.distributed`).
+        into its own shard on storage every worker shares (:mod:`genrekit.pipeline.extraction.cluster`).
     scheduler : str or distributed.Client, optional
         With ``executor="dask"``: the scheduler address (``tcp://host:8786``) or a connected
         client; None starts a local cluster of ``workers`` processes.
@@ -500,7 +500,7 @@ def extract(
     if executor not in ("local", "dask"):
         raise ParameterError(f"executor must be 'local' or 'dask', got {executor!r}")
     if executor == "dask":
-        from genrekit.pipeline.distributed import require_distributed
+        from genrekit.pipeline.extraction.cluster import require_distributed
 
         require_distributed()
         if batch_size < 1:
@@ -547,7 +547,7 @@ def extract(
             merger.flush(force=True)
 
         if executor == "dask":
-            from genrekit.pipeline.distributed import run_batches
+            from genrekit.pipeline.extraction.cluster import run_batches
 
             run_batches(tasks, store_dir, config, index, report, scheduler=scheduler, workers=workers,
                         batch_size=batch_size, progress=progress)

@@ -242,7 +242,7 @@ class _ParquetSink:
     """Buffers column batches and writes them as row groups of about ``rows_per_group`` rows."""
 
     def __init__(self, tmp, schema, rows_per_group):
-        from genrekit.pipeline.tables import require_pyarrow
+        from genrekit.pipeline.tables.readers import require_pyarrow
 
         self.pa, pq = require_pyarrow()
         self.schema = schema
@@ -275,7 +275,7 @@ def _rows_per_group(n_float_cols, given):
 
 
 def _summary_parquet(tmp, fs, rows, mask, names, bar, row_group_rows=None):
-    from genrekit.pipeline.tables import require_pyarrow
+    from genrekit.pipeline.tables.readers import require_pyarrow
 
     pa, _ = require_pyarrow()
     fields = [pa.field("id", pa.string(), nullable=False)] + [pa.field(k, pa.string()) for k in SUMMARY_META[1:]]
@@ -320,7 +320,7 @@ def _frames_csv(tmp, fs, rows, features, names, bar):
 
 
 def _frames_parquet(tmp, fs, rows, features, names, bar, row_group_rows=None):
-    from genrekit.pipeline.tables import require_pyarrow
+    from genrekit.pipeline.tables.readers import require_pyarrow
 
     pa, _ = require_pyarrow()
     fields = [pa.field("id", pa.string(), nullable=False)] + [pa.field(k, pa.string()) for k in FRAME_META[1:]]
@@ -402,7 +402,7 @@ def export_table(store, fmt: str | None = None, out=None, *, level: str = "summa
         raise ParameterError(f"--format {fmt} holds one row per track and cannot hold --level frames (one row per "
                              f"frame); use --format parquet (best for large stores) or --format csv")
     if fmt == "parquet":
-        from genrekit.pipeline.tables import require_pyarrow
+        from genrekit.pipeline.tables.readers import require_pyarrow
 
         require_pyarrow()
     if out.exists() and out.is_dir():
