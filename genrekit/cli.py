@@ -277,7 +277,8 @@ def add_benchmark(sub):
 
 
 def run_benchmark(args) -> int:
-    from genrekit.pipeline.evaluation.runner import parse_params, run_benchmark as bench
+    from genrekit.pipeline.evaluation.params import parse_params
+    from genrekit.pipeline.evaluation.runner import run_benchmark as bench
 
     features = [f.strip() for f in args.features.split(",") if f.strip()] if args.features else None
     cluster, store, workers = cluster_kwargs(args), args.store, args.workers
@@ -338,7 +339,8 @@ def benchmark_input(args, features):
         return args.store or DEFAULT_STORE, features
     import warnings
 
-    from genrekit.pipeline.tables.readers import TableWarning, build_dataset
+    from genrekit.pipeline.tables.readers import TableWarning
+    from genrekit.pipeline.tables.dataset import build_dataset
 
     if args.fusion and len(args.table) + (args.store is not None) < 2:
         raise ParameterError("--fusion needs two or more feature blocks: --store with --table, or several --table")

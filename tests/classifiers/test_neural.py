@@ -247,7 +247,7 @@ def logmel_store(tmp_path_factory):
 
 def test_dataloader_workers_read_the_store_themselves_with_identical_results(logmel_store):
     from genrekit.cache.store import FeatureStore
-    from genrekit.pipeline.evaluation.runner import FrameSequence
+    from genrekit.pipeline.evaluation.inputs import FrameSequence
 
     fs = FeatureStore(logmel_store)
     X = FrameSequence(fs, fs.ids, ("logmel",))

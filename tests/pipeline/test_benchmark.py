@@ -13,13 +13,10 @@ from genrekit.classifiers import register, registry
 from genrekit.cli import main
 from genrekit.errors import ParameterError, StoreError
 from genrekit.pipeline.prediction.artifacts import load_artifact
-from genrekit.pipeline.evaluation.runner import (
-    FrameSequence,
-    _run_job,
-    parse_params,
-    parse_value,
-    run_benchmark,
-)
+from genrekit.pipeline.evaluation.inputs import FrameSequence
+from genrekit.pipeline.evaluation.jobs import run_job as _run_job
+from genrekit.pipeline.evaluation.params import parse_params, parse_value
+from genrekit.pipeline.evaluation.runner import run_benchmark
 from tests.conftest import make_synthetic_store
 
 PNG = b"\x89PNG\r\n\x1a\n"

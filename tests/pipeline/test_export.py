@@ -12,7 +12,8 @@ from genrekit.cli import main
 from genrekit.errors import ParameterError
 from genrekit.pipeline.evaluation.runner import run_benchmark
 from genrekit.pipeline.tables.export import export_table, frame_column_names
-from genrekit.pipeline.tables.readers import build_dataset, read_table
+from genrekit.pipeline.tables.readers import read_table
+from genrekit.pipeline.tables.dataset import build_dataset
 from tests.conftest import make_synthetic_store
 
 METRICS = ("accuracy", "balanced_accuracy", "f1_macro", "precision_macro", "recall_macro", "confusion_matrix")

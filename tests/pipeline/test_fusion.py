@@ -22,7 +22,8 @@ from genrekit.cli import main
 from genrekit.errors import ParameterError
 from genrekit.pipeline.evaluation.runner import run_benchmark
 from genrekit.pipeline.tables.export import export_table
-from genrekit.pipeline.tables.readers import TableWarning, build_dataset
+from genrekit.pipeline.tables.readers import TableWarning
+from genrekit.pipeline.tables.dataset import build_dataset
 
 pytestmark = pytest.mark.filterwarnings("ignore::genrekit.pipeline.tables.readers.TableWarning")
 

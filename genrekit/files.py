@@ -1,0 +1,62 @@
+"""Small file mechanisms every room uses: replace a file atomically, checksum a file.
+
+A reader never sees a half-written file: :func:`atomic_write` writes to a temporary sibling
+(``NAME.<pid>.tmp``), flushes and fsyncs it, then renames it over ``NAME``; on any error —
+a full disk included — the temporary file is removed and the old file, if any, is left as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from pathlib import Path
+
+TMP_SUFFIX = ".tmp"
+
+
+def tmp_name(path: Path) -> Path:
+    """The temporary sibling ``path`` is written as before the rename."""
+    return path.with_name(f"{path.name}.{os.getpid()}{TMP_SUFFIX}")
+
+
+@contextlib.contextmanager
+def atomic_write(path, mode: str = "w", *, fsync: bool = True, **open_kw):
+    """``with atomic_write(path) as f: f.write(...)`` — ``path`` appears complete or not at all.
+
+    Parameters
+    ----------
+    path : path-like
+    mode : ``"w"`` or ``"wb"``
+    fsync : bool
+        Flush the data to disk before the rename (a crash then leaves the old or the new file).
+    **open_kw
+        Passed to :func:`open` (``encoding``, ``newline``); text defaults to UTF-8.
+    """
+    path = Path(path)
+    tmp = tmp_name(path)
+    if "b" not in mode:
+        open_kw.setdefault("encoding", "utf-8")
+    try:
+        with open(tmp, mode, **open_kw) as f:
+            yield f
+            f.flush()
+            if fsync:
+                os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path, text: str, **kw) -> Path:
+    """Write ``text`` to ``path`` atomically (see :func:`atomic_write`)."""
+    with atomic_write(path, "w", **kw) as f:
+        f.write(text)
+    return Path(path)
+
+
+def file_sha256(path) -> str:
+    """Hex SHA-256 of a file's bytes, read in blocks."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()

@@ -1,0 +1,40 @@
+"""The run's tables: ``predictions.csv`` (out-of-fold, per track) and ``leaderboard.csv``."""
+
+from __future__ import annotations
+
+import csv
+
+from genrekit.files import atomic_write
+from genrekit.pipeline.evaluation.metrics import METRICS
+
+
+def write_predictions(path, results, ids, labels, classes, the_split):
+    """One row per model, fold and test track: ``model,fold,id,label,predicted`` (sorted)."""
+    rows = []
+    for r in results:
+        if r["kind"] != "fold" or r["error"]:
+            continue
+        test = the_split.folds[r["fold"]].test
+        for i, p in zip(test, r["predictions"]):
+            rows.append((r["model"], r["fold"] + 1, ids[i], labels[i], classes[p]))
+    rows.sort()
+    with atomic_write(path, newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["model", "fold", "id", "label", "predicted"])
+        w.writerows(rows)
+
+
+def write_leaderboard_csv(path, leaderboard, per_model, names):
+    """The leaderboard's rows (means and stds of every metric), then one ``failed: …`` row per failed model."""
+    cols = ["rank", "model", "input", "n_folds"]
+    for k in (*METRICS, "fit_seconds", "predict_seconds"):
+        cols += [f"{k}_mean", f"{k}_std"]
+    cols.append("status")
+    with atomic_write(path, newline="") as f:
+        w = csv.DictWriter(f, fieldnames=cols)
+        w.writeheader()
+        for row in leaderboard:
+            w.writerow({**{k: (f"{v:.6f}" if isinstance(v, float) else v) for k, v in row.items()}, "status": "ok"})
+        for n in names:
+            if per_model[n]["error"]:
+                w.writerow({"model": n, "input": per_model[n]["input"], "status": f"failed: {per_model[n]['error']}"})
