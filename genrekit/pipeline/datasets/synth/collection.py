@@ -100,6 +100,61 @@ def make_dataset(
         For an unknown or repeated genre, an empty genre list, non-positive counts, a bad
         duration or sample rate, or an unsupported format.
     """
+    genres, duration, sr = _check_request(
+        genres, artists_per_genre, clips_per_artist, duration, sr, fmt
+    )
+    root = Path(out_dir)
+    manifest = root / MANIFEST_NAME
+    record = root / PARAMS_NAME
+    params = _params(genres, artists_per_genre, clips_per_artist, duration, sr, fmt)
+    clips = [(g, a, t) for g in genres for a in range(artists_per_genre)
+             for t in range(clips_per_artist)]
+    rows = [(_clip_name(g, a, t, fmt), g, f"{g}-artist-{a}") for g, a, t in clips]
+
+    todo, complete = _pending(root, params, clips, rows)
+    if complete and not todo:
+        return manifest
+    for genre in genres:
+        (root / genre).mkdir(parents=True, exist_ok=True)
+    for genre, artist, take in todo:
+        _write_clip(root / _clip_name(genre, artist, take, fmt), genre, artist, take,
+                    duration=duration, sr=sr, fmt=fmt)
+    if not complete:
+        _write_manifest(manifest, rows)
+        record.write_text(json.dumps(params, indent=2) + "\n", encoding="utf-8")
+    return manifest
+
+
+def _pending(
+    root: Path, params: dict, clips: list[tuple[str, int, int]], rows: list[tuple[str, str, str]]
+) -> tuple[list[tuple[str, int, int]], bool]:
+    """The clips to render, and whether the record and manifest on disk already match.
+
+    If they match, only missing clips are pending. Otherwise the record is removed first (so an
+    interrupted run is never mistaken for a finished one), clips an earlier run listed that
+    ``rows`` does not are deleted, and every clip is pending.
+    """
+    record, manifest = root / PARAMS_NAME, root / MANIFEST_NAME
+    previous = _read_record(record)
+    listed = _read_manifest_paths(manifest) if manifest.is_file() else None
+    if previous == params and listed == rows:
+        return [clip for clip, row in zip(clips, rows) if not (root / row[0]).is_file()], True
+    if record.exists():
+        record.unlink()
+    if listed and previous is not None:
+        _remove_stale(root, listed, rows)
+    return clips, False
+
+
+def _check_request(
+    genres: Sequence[str] | str,
+    artists_per_genre: object,
+    clips_per_artist: object,
+    duration: object,
+    sr: object,
+    fmt: object,
+) -> tuple[tuple[str, ...], float, int]:
+    """Validate :func:`make_dataset`'s arguments; the genres as a tuple, duration and sr."""
     if isinstance(genres, str):
         genres = (genres,)
     genres = tuple(genres)
@@ -116,11 +171,19 @@ def make_dataset(
     duration, sr = check_duration_sr(duration, sr)
     if fmt not in FORMATS:
         raise ParameterError(f"unsupported format {fmt!r}; use one of: {', '.join(FORMATS)}")
+    return genres, duration, sr
 
-    root = Path(out_dir)
-    manifest = root / MANIFEST_NAME
-    record = root / PARAMS_NAME
-    params = {
+
+def _params(
+    genres: tuple[str, ...],
+    artists_per_genre: int,
+    clips_per_artist: int,
+    duration: float,
+    sr: int,
+    fmt: str,
+) -> dict:
+    """The record of a collection's parameters, as written to ``.synth.json`` (keys in order)."""
+    return {
         "version": SYNTH_VERSION,
         "genres": list(genres),
         "artists_per_genre": int(artists_per_genre),
@@ -129,56 +192,46 @@ def make_dataset(
         "sr": sr,
         "fmt": fmt,
     }
-    clips = [
-        (genre, a, t)
-        for genre in genres
-        for a in range(artists_per_genre)
-        for t in range(clips_per_artist)
-    ]
-    rows = [(_clip_name(g, a, t, fmt), g, f"{g}-artist-{a}") for g, a, t in clips]
 
-    previous: dict | None = None
+
+def _read_record(record: Path) -> dict | None:
+    """The parameters an earlier run recorded, or None if there is no readable record."""
     try:
-        previous = json.loads(record.read_text(encoding="utf-8"))
+        return json.loads(record.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        previous = None
-    listed = _read_manifest_paths(manifest) if manifest.is_file() else None
-    complete = previous == params and listed == rows
-    if complete:
-        todo = [clip for clip, row in zip(clips, rows) if not (root / row[0]).is_file()]
-    else:
-        todo = clips
-    if complete and not todo:
-        return manifest
+        return None
 
-    if not complete:
-        # Invalidate first, so that an interrupted run is never mistaken for a finished one.
-        if record.exists():
-            record.unlink()
-        if listed and previous is not None:
-            wanted = {path for path, _, _ in rows}
-            for path, _, _ in listed:
-                stale = root / path
-                if path not in wanted and _CLIP_NAME.fullmatch(path) and stale.is_file():
-                    stale.unlink()
 
+def _remove_stale(
+    root: Path, listed: list[tuple[str, str, str]], rows: list[tuple[str, str, str]]
+) -> None:
+    """Delete the clips an earlier manifest listed that the new one does not.
+
+    Only files named like a generated clip are touched.
+    """
+    wanted = {path for path, _, _ in rows}
+    for path, _, _ in listed:
+        stale = root / path
+        if path not in wanted and _CLIP_NAME.fullmatch(path) and stale.is_file():
+            stale.unlink()
+
+
+def _write_clip(
+    target: Path, genre: str, artist: int, take: int, *, duration: float, sr: int, fmt: str
+) -> None:
+    """Render one clip and write it to ``target`` under a temporary hidden name, then rename."""
     major, subtype = FORMATS[fmt]
-    for genre in genres:
-        (root / genre).mkdir(parents=True, exist_ok=True)
-    for genre, artist, take in todo:
-        target = root / _clip_name(genre, artist, take, fmt)
-        partial = target.with_name(f".{target.name}.{os.getpid()}.part")
-        audio = synth_clip(genre, artist, take, duration=duration, sr=sr)
-        sf.write(partial, audio, sr, format=major, subtype=subtype)
-        os.replace(partial, target)
-    if complete:
-        return manifest
+    partial = target.with_name(f".{target.name}.{os.getpid()}.part")
+    audio = synth_clip(genre, artist, take, duration=duration, sr=sr)
+    sf.write(partial, audio, sr, format=major, subtype=subtype)
+    os.replace(partial, target)
 
-    partial = root / f".{MANIFEST_NAME}.{os.getpid()}.part"
+
+def _write_manifest(manifest: Path, rows: list[tuple[str, str, str]]) -> None:
+    """Write the ``path,label,artist`` manifest under a temporary hidden name, then rename."""
+    partial = manifest.with_name(f".{manifest.name}.{os.getpid()}.part")
     with open(partial, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(["path", "label", "artist"])
         writer.writerows(rows)
     os.replace(partial, manifest)
-    record.write_text(json.dumps(params, indent=2) + "\n", encoding="utf-8")
-    return manifest
