@@ -206,7 +206,8 @@ def add_demo(sub):
                      "differ in tempo, rhythm, timbre and harmony) into a cache folder, extract it "
                      "into a feature store, and report what was done."))
     p.add_argument("--cache-dir", default=None, metavar="DIR",
-                   help="where the demo audio and store live (default: $GENREKIT_CACHE_DIR or ~/.cache/genrekit)")
+                   help="where the demo's audio, store and runs live, under DIR/demo "
+                        "(default: $GENREKIT_CACHE_DIR or ~/.cache/genrekit)")
     p.add_argument("--workers", type=_positive_int, default=None, metavar="N",
                    help="worker processes (default: all cores)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")

@@ -24,3 +24,26 @@ def test_demo_generates_extracts_and_reports(tmp_path):
     run_demo(tmp_path, workers=1, progress=False, out=lines.append, dataset=small, models=("logreg",),
              runs_dir=tmp_path / "runs")
     assert f"0 extracted, {n} skipped as cached" in "\n".join(lines)
+
+
+def test_demo_cache_dir_holds_the_run_folder_too(tmp_path, monkeypatch, capsys):
+    """`genrekit demo --cache-dir X` writes its benchmark run under X/demo/runs, not ./runs."""
+    import functools
+
+    import genrekit.pipeline.datasets.demo as demo_module
+    from genrekit.cli import main
+
+    small = dict(genres=("rock", "jazz", "techno"), artists_per_genre=2, clips_per_artist=1, duration=2.0)
+    # The CLI's own call, on a smaller set: cache_dir comes from --cache-dir, runs_dir is left out.
+    monkeypatch.setattr(demo_module, "run_demo",
+                        functools.partial(demo_module.run_demo, dataset=small, models=("logreg",)))
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    cache = tmp_path / "cache"
+    assert main(["demo", "--cache-dir", str(cache), "--workers", "1", "--no-progress"]) == 0
+    assert list(cwd.iterdir()) == []  # nothing in the working folder
+    runs = list((cache / "demo" / "runs").iterdir())
+    assert len(runs) == 1 and runs[0].name.startswith("demo-")
+    assert (runs[0] / "report.md").is_file() and (runs[0] / "leaderboard.csv").is_file()
+    assert f"report: {runs[0] / 'report.md'}" in capsys.readouterr().out

@@ -23,12 +23,14 @@ DEMO_MODELS = ("svm", "knn", "gmm", "rf", "logreg", "mlp", "cnn1d")
 
 
 def run_demo(cache_dir=None, *, workers=None, progress=True, out=print, dataset: dict | None = None,
-             models=DEMO_MODELS, runs_dir="runs") -> dict:
+             models=DEMO_MODELS, runs_dir=None) -> dict:
     """Generate the demo data set (once), extract it (resumably), benchmark, and report.
 
     ``dataset`` overrides :func:`~genrekit.pipeline.datasets.synth.make_dataset` arguments (tests use a
-    smaller set). The benchmark uses an artist-grouped 5-fold split and writes its report under
-    ``runs_dir/demo-<timestamp>``. Returns a dict with the paths and both reports.
+    smaller set). Audio, store and runs all live under ``cache_dir/demo`` (``cache_dir`` defaults to
+    :func:`default_cache_dir`). The benchmark uses an artist-grouped 5-fold split and writes its
+    report under ``runs_dir/demo-<timestamp>``; ``runs_dir`` defaults to ``cache_dir/demo/runs``.
+    Returns a dict with the paths and both reports.
     """
     from genrekit.pipeline.extraction.run import extract
     from genrekit.cache.describe import describe_store
@@ -57,7 +59,8 @@ def run_demo(cache_dir=None, *, workers=None, progress=True, out=print, dataset:
     from genrekit.classifiers.neural import DEMO_PARAMS
 
     names = [m for m in models if m in available_models()]
-    run_dir = Path(runs_dir) / time.strftime("demo-%Y%m%d-%H%M%S")
+    runs = Path(runs_dir) if runs_dir is not None else root / "demo" / "runs"
+    run_dir = runs / time.strftime("demo-%Y%m%d-%H%M%S")
     out(f"[3/3] benchmarking {', '.join(names)} on artist-grouped folds")
     bench = run_benchmark(store, names, split="group-kfold:5", seed=0, out=run_dir, workers=workers,
                           params={m: dict(DEMO_PARAMS[m]) for m in names if m in DEMO_PARAMS},  # CPU-sized heads
