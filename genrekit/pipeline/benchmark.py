@@ -58,6 +58,8 @@ METRICS = {
 RANK_METRIC = "balanced_accuracy"
 TUNE_SCORING = "balanced_accuracy"
 INNER_FOLDS = 3
+#: The largest seed numpy's and scikit-learn's random states accept.
+MAX_SEED = 2**32 - 1
 
 
 # ============================================================================ frame-model input
@@ -381,13 +383,212 @@ def _tracks_hash(ids, content_hashes, config_hash) -> str:
     return h.hexdigest()[:16]
 
 
-def _default_out() -> Path:
-    base = Path(DEFAULT_RUNS) / time.strftime("%Y%m%d-%H%M%S")
-    out, n = base, 1
-    while out.exists():
-        n += 1
-        out = base.with_name(f"{base.name}-{n}")
-    return out
+#: Claim file of a run folder: held (flock) by the one benchmark writing there, removed at its end.
+CLAIM_NAME = ".genrekit-benchmark.lock"
+#: What a run writes into its folder: removed again when writing fails (disk full), so no partial files stay.
+RUN_OUTPUTS = ("predictions.csv", "leaderboard.csv", "results.json", "report.md", "figures", "models")
+
+
+def _claim_holder(out: Path) -> str | None:
+    """Who holds ``out``'s claim now (None: nobody). Probes without taking it."""
+    import fcntl
+
+    try:
+        fd = os.open(out / CLAIM_NAME, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
+def _disk_full(e: BaseException) -> bool:
+    """Whether ``e``, or an exception it was raised from or while handling, says the disk is full."""
+    from genrekit.pipeline.extract import _no_space
+
+    seen = set()
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if _no_space(e):
+            return True
+        e = e.__cause__ or e.__context__
+    return False
+
+
+def _out_error(out: Path, e: OSError) -> GenrekitError:
+    """The one-line error for an ``--out`` folder that cannot be created or written."""
+    import errno
+
+    if _disk_full(e):
+        return GenrekitError(f"disk full while creating --out {out}; free space and run again")
+    if e.errno == errno.EROFS:
+        return ParameterError(f"--out {out} is on a read-only file system; give a folder you can write")
+    if e.errno in (errno.EACCES, errno.EPERM):
+        return ParameterError(f"--out {out}: permission denied; give a folder you can write")
+    if e.errno in (errno.ENOTDIR, errno.EEXIST):
+        file = next((p for p in (*reversed(out.parents), out) if p.exists() and not p.is_dir()), out)
+        return ParameterError(f"--out {out}: {file} is a file, not a folder; give a new or empty folder "
+                              f"for the run's results")
+    return ParameterError(f"--out {out} cannot be used: {e.strerror or e}")
+
+
+class RunFolder:
+    """The ``--out`` folder of one benchmark, claimed for it alone before anything is fitted.
+
+    A run writes only into a folder that is new or empty, and only one run at a time: the claim
+    is a lock file, ``OUT/.genrekit-benchmark.lock``, created and locked (``flock``, so a killed
+    run never leaves it held) before the folder is checked for emptiness. A second run on the
+    same folder finds the lock held and is refused with the holder's pid; a folder with files
+    in it (results of an earlier run) is refused as it is, so no run mixes its files with
+    another's or leaves stale figures. Without ``out``, a fresh ``runs/<timestamp>[-N]`` is
+    created with ``os.mkdir``, which fails if it exists, so two runs never share one.
+
+    :meth:`discard` removes what the run wrote (after a full disk), :meth:`release` the claim
+    (and the folder, when the run created it and left it empty).
+    """
+
+    def __init__(self, out=None):
+        self.default = out is None
+        self.path = Path(out) if out is not None else None
+        self.created = False
+        self._fd = None
+
+    # ------------------------------------------------------------------ check, claim
+    def check(self) -> "RunFolder":
+        """Refuse at once what :meth:`claim` would refuse, creating nothing (:meth:`claim` decides)."""
+        if self.default:
+            return self
+        out = self.path
+        if out.exists() and not out.is_dir():
+            raise ParameterError(f"--out {out} is a file; give a new or empty folder for the run's results")
+        file = next((p for p in reversed(out.parents) if p.exists() and not p.is_dir()), None)
+        if file is not None:
+            raise ParameterError(f"--out {out}: {file} is a file, not a folder; give a new or empty folder "
+                                 f"for the run's results")
+        if out.is_dir():
+            holder = _claim_holder(out)
+            if holder:
+                raise ParameterError(f"--out {out} is in use by another benchmark ({holder}); give another --out")
+            others = sorted(n for n in os.listdir(out) if n != CLAIM_NAME)
+            if others:
+                shown = ", ".join(others[:3]) + (", …" if len(others) > 3 else "")
+                raise ParameterError(f"--out {out} is not empty (it holds {shown}); give a new or empty "
+                                     f"folder, or remove that one")
+        target = next(p for p in (out, *out.parents) if p.exists())
+        eff = os.access in os.supports_effective_ids
+        if not os.access(target, os.W_OK | os.X_OK, effective_ids=eff):
+            import errno
+
+            ro = bool(os.statvfs(target).f_flag & os.ST_RDONLY)
+            raise _out_error(out, OSError(errno.EROFS if ro else errno.EACCES, "cannot write", str(target)))
+        return self
+
+    def claim(self) -> "RunFolder":
+        import fcntl
+
+        if self.default:
+            self.path = self._new_default()
+            self.created = True
+        elif self.path.exists() and not self.path.is_dir():
+            raise ParameterError(f"--out {self.path} is a file; give a new or empty folder for the run's results")
+        for _ in range(10):  # the claim file can vanish between open and lock (a run releasing it): again
+            try:
+                if not self.path.is_dir():
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                    try:
+                        os.mkdir(self.path)
+                        self.created = True
+                    except FileExistsError:
+                        pass
+                fd = os.open(self.path / CLAIM_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            except OSError as e:
+                raise _out_error(self.path, e) from e
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
+                os.close(fd)
+                raise ParameterError(f"--out {self.path} is in use by another benchmark ({holder}); "
+                                     f"give another --out") from None
+            try:
+                same = os.path.samestat(os.fstat(fd), os.stat(self.path / CLAIM_NAME))
+            except FileNotFoundError:
+                same = False
+            if same:
+                self._fd = fd
+                break
+            os.close(fd)
+        else:  # pragma: no cover - ten releases in a row
+            raise ParameterError(f"--out {self.path} is in use by other benchmarks; give another --out")
+        others = sorted(n for n in os.listdir(self.path) if n != CLAIM_NAME)
+        if others:
+            self.release()
+            shown = ", ".join(others[:3]) + (", …" if len(others) > 3 else "")
+            raise ParameterError(f"--out {self.path} is not empty (it holds {shown}); give a new or empty "
+                                 f"folder, or remove that one")
+        try:
+            os.ftruncate(self._fd, 0)
+            os.pwrite(self._fd, f"pid {os.getpid()} on {os.uname().nodename}".encode(), 0)
+        except OSError:  # a full disk: the lock holds without the note; writing the results will tell
+            pass
+        return self
+
+    @staticmethod
+    def _new_default() -> Path:
+        base = Path(DEFAULT_RUNS) / time.strftime("%Y%m%d-%H%M%S")
+        try:
+            base.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise _out_error(base, e) from e
+        n = 1
+        while True:
+            out = base if n == 1 else base.with_name(f"{base.name}-{n}")
+            try:
+                os.mkdir(out)
+                return out
+            except FileExistsError:
+                n += 1
+            except OSError as e:
+                raise _out_error(out, e) from e
+
+    # ------------------------------------------------------------------ end
+    def discard(self):
+        """Remove everything this run wrote (:data:`RUN_OUTPUTS` and their temporary files)."""
+        import shutil
+
+        if self.path is None or not self.path.is_dir():
+            return
+        for p in self.path.iterdir():
+            if p.name == CLAIM_NAME:
+                continue
+            if p.name in RUN_OUTPUTS or any(p.name.startswith(n + ".") and p.name.endswith(".tmp")
+                                            for n in RUN_OUTPUTS):
+                if p.is_dir() and not p.is_symlink():
+                    shutil.rmtree(p, ignore_errors=True)
+                else:
+                    p.unlink(missing_ok=True)
+
+    def release(self):
+        """Drop the claim; remove the folder when this run created it and it is empty."""
+        if self._fd is None:
+            return
+        try:
+            (self.path / CLAIM_NAME).unlink(missing_ok=True)  # while still locked: a waiter sees it is gone
+        except OSError:
+            pass
+        os.close(self._fd)
+        self._fd = None
+        if self.created:
+            try:
+                self.path.rmdir()  # only if empty
+            except OSError:
+                pass
 
 
 def _canonical_command(store, names, split, seed, params, tune, features, out, save_models) -> str:
@@ -476,6 +677,7 @@ def run_benchmark(
     progress: bool = True,
     log=None,
     device: str | None = None,
+    on_leaderboard=None,
 ) -> BenchmarkResult:
     """Benchmark models on a feature store with one shared split.
 
@@ -500,7 +702,11 @@ def run_benchmark(
     tune : bool
         Nested grid search (each model's small registry grid) inside every training fold.
     out : path-like, optional
-        Run folder (default ``runs/<timestamp>``); created, files in it overwritten.
+        Run folder (default: a new ``runs/<timestamp>``). It must be new or empty, and is claimed
+        for this run before anything is fitted (see :class:`RunFolder`): a folder another run
+        is using, a folder with files in it, a file, or a folder that cannot be written is
+        refused at once. When writing fails (a full disk), everything this run wrote there is
+        removed again.
     save_models : bool
         Refit every model on all the benchmark's tracks (``predefined``: train + validation) and
         save one artifact per model under ``out/models``.
@@ -515,6 +721,10 @@ def run_benchmark(
     device : str, optional
         Torch device of every neural head (``auto``, ``cpu``, ``cuda``, ``cuda:N``, ``mps``;
         ``--param MODEL.device=...`` still wins); None: each head's own (``auto``).
+    on_leaderboard : callable, optional
+        Called with the leaderboard rows (see :func:`leaderboard_table`) as soon as the folds
+        are scored, before anything is written into ``out``: the result is shown even when the
+        disk is full.
 
     Returns
     -------
@@ -526,7 +736,9 @@ def run_benchmark(
         Missing or unusable store.
     ParameterError
         Unknown model, bad ``--param``, impossible split, a frame model whose features the store
-        lacks.
+        lacks, a seed outside 0 … 2**32 - 1, an ``out`` that is in use, not empty or not writable.
+    GenrekitError
+        The disk filled up while writing the results (nothing partial is left in ``out``).
     """
     from joblib import Parallel, delayed
     from tqdm.auto import tqdm
@@ -537,8 +749,8 @@ def run_benchmark(
 
     say = log or (lambda s: None)
     t_start = time.monotonic()
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ParameterError(f"--seed must be a whole number >= 0, got {seed!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
+        raise ParameterError(f"--seed must be a whole number from 0 to {MAX_SEED} (2**32 - 1), got {seed!r}")
     seed = int(seed)
     if workers is not None and workers < 1:
         raise ParameterError(f"--workers must be >= 1, got {workers}")
@@ -570,6 +782,8 @@ def run_benchmark(
             resolve_device(device)
         except ValueError as e:
             raise ParameterError(f"--device: {e}") from None
+
+    RunFolder(out).check()  # an --out that cannot be used is refused now (claimed just before fitting)
 
     labels_all = fs.labels
     mask = np.array([v is not None for v in labels_all])
@@ -661,6 +875,8 @@ def run_benchmark(
 
     # costly fits first, so that parallel workers finish together (order never changes results)
     jobs.sort(key=lambda j: -specs[j["model"]].cost)
+    run_dir = RunFolder(out).claim()  # refused now, not after every fold ran
+    out_dir = run_dir.path
     n_jobs = min(workers or os.cpu_count() or 1, len(jobs))
     say(f"running {len(names)} model{'s' if len(names) > 1 else ''} × {the_split.n_folds} "
         f"fold{'s' if the_split.n_folds > 1 else ''}{' with nested tuning' if tune else ''} "
@@ -680,12 +896,13 @@ def run_benchmark(
             results.append(r)
             bar.set_postfix_str(f"{r['model']}" + (f" fold {r['fold'] + 1}" if r["fold"] is not None else " refit"))
             bar.update(1)
+    except BaseException:
+        run_dir.release()
+        raise
     finally:
         bar.close()
 
     # ---- aggregate
-    out_dir = Path(out) if out is not None else _default_out()
-    out_dir.mkdir(parents=True, exist_ok=True)
     per_model = {}
     for n in names:
         fr = [r for r in results if r["kind"] == "fold" and r["model"] == n]
@@ -706,69 +923,83 @@ def run_benchmark(
             row[f"{k}_mean"] = per_model[n][k]["mean"]
             row[f"{k}_std"] = per_model[n][k]["std"]
         leaderboard.append(row)
+    if on_leaderboard is not None and leaderboard:
+        on_leaderboard(leaderboard)  # before anything is written: shown even when the disk is full
 
-    # ---- artifacts
-    artifacts = {}
-    if save_models:
-        from genrekit.pipeline.artifacts import ModelArtifact, save_artifact
-
-        for r in sorted(results, key=lambda r: names.index(r["model"])):
-            if r["kind"] != "refit":
-                continue
-            n = r["model"]
-            if r["error"]:
-                per_model[n].setdefault("artifact_error", r["error"])
-                say(f"warning: could not refit {n} for saving: {r['error']}")
-                continue
-            chosen = dict(params.get(n, {}))
-            chosen.update(r.get("best_params", {}))
-            art = ModelArtifact(
-                model=n, estimator=r["estimator"], config_json=fs.config_json, classes=list(classes),
-                input=specs[n].input, columns=list(columns) if specs[n].input == "summary" else None,
-                frame_features=list(frame_inputs[n].features) if specs[n].input == "frames" else None,
-                params=chosen, trained_on={
-                    "store": str(store_path), "config_hash": fs.config_hash, "n_tracks": int(len(refit_idx)),
-                    "split": the_split.spec, "seed": seed, "tune": tune,
-                    "created": time.strftime("%Y-%m-%dT%H:%M:%S")})
-            artifacts[n] = save_artifact(art, out_dir / "models" / f"{n}.joblib")
-            per_model[n]["artifact"] = str(artifacts[n].relative_to(out_dir))
-
-    class_counts = {c: int((y == i).sum()) for i, c in enumerate(classes)}
-    doc = {
-        "genrekit_version": __version__,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        "command": _canonical_command(fs.command_args() if isinstance(fs, Dataset) else store_path, base_names,
-                                      the_split, seed, params, tune, features, out_dir, save_models)
-        + (f" --device {shlex.quote(device)}" if device else ""),
-        "config": {"models": names, "split": the_split.spec, "seed": seed, "params": params, "tune": tune,
-                   "tune_scoring": TUNE_SCORING if tune else None, "inner_folds": INNER_FOLDS if tune else None,
-                   "features": list(features) if features else None, "rank_metric": RANK_METRIC,
-                   "workers": n_jobs, "device": device},
-        "store": {"path": str(store_path), "config_hash": fs.config_hash,
-                  "tracks_hash": _tracks_hash(ids, [fs.track(i).content_hash for i in ids], fs.config_hash),
-                  "feature_config": json.loads(fs.config_json), "n_tracks": int(len(fs)),
-                  "n_labelled": int(mask.sum()), "n_summary_columns": None if columns is None else len(columns)},
-        "dataset": fs.describe() if isinstance(fs, Dataset) else None,  # tables: blocks, join, fusion
-        "classes": classes,
-        "class_counts": class_counts,
-        "split": the_split.to_dict(ids),
-        "versions": _versions(),
-        "seconds": None,
-        "models": per_model,
-        "leaderboard": leaderboard,
-    }
-    doc["seconds"] = round(time.monotonic() - t_start, 3)
-
-    _write_predictions(out_dir / "predictions.csv", results, ids, labels, classes, the_split)
-    _write_leaderboard_csv(out_dir / "leaderboard.csv", leaderboard, per_model, names)
-    figures = {}
     try:
-        figures = write_figures(out_dir / "figures", doc)
-    except Exception as e:  # a plotting problem must not lose the results
-        say(f"warning: could not draw figures: {type(e).__name__}: {e}")
-    doc["figures"] = {k: str(Path(v).relative_to(out_dir)) for k, v in figures.items()}
-    _atomic_write(out_dir / "results.json", json.dumps(doc, indent=1, default=_jsonable))
-    _atomic_write(out_dir / "report.md", render_report(doc))
+        # ---- artifacts
+        artifacts = {}
+        if save_models:
+            from genrekit.pipeline.artifacts import ModelArtifact, save_artifact
+
+            for r in sorted(results, key=lambda r: names.index(r["model"])):
+                if r["kind"] != "refit":
+                    continue
+                n = r["model"]
+                if r["error"]:
+                    per_model[n].setdefault("artifact_error", r["error"])
+                    say(f"warning: could not refit {n} for saving: {r['error']}")
+                    continue
+                chosen = dict(params.get(n, {}))
+                chosen.update(r.get("best_params", {}))
+                art = ModelArtifact(
+                    model=n, estimator=r["estimator"], config_json=fs.config_json, classes=list(classes),
+                    input=specs[n].input, columns=list(columns) if specs[n].input == "summary" else None,
+                    frame_features=list(frame_inputs[n].features) if specs[n].input == "frames" else None,
+                    params=chosen, trained_on={
+                        "store": str(store_path), "config_hash": fs.config_hash, "n_tracks": int(len(refit_idx)),
+                        "split": the_split.spec, "seed": seed, "tune": tune,
+                        "created": time.strftime("%Y-%m-%dT%H:%M:%S")})
+                artifacts[n] = save_artifact(art, out_dir / "models" / f"{n}.joblib")
+                per_model[n]["artifact"] = str(artifacts[n].relative_to(out_dir))
+
+        class_counts = {c: int((y == i).sum()) for i, c in enumerate(classes)}
+        doc = {
+            "genrekit_version": __version__,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "command": _canonical_command(fs.command_args() if isinstance(fs, Dataset) else store_path, base_names,
+                                          the_split, seed, params, tune, features, out_dir, save_models)
+            + (f" --device {shlex.quote(device)}" if device else ""),
+            "config": {"models": names, "split": the_split.spec, "seed": seed, "params": params, "tune": tune,
+                       "tune_scoring": TUNE_SCORING if tune else None, "inner_folds": INNER_FOLDS if tune else None,
+                       "features": list(features) if features else None, "rank_metric": RANK_METRIC,
+                       "workers": n_jobs, "device": device},
+            "store": {"path": str(store_path), "config_hash": fs.config_hash,
+                      "tracks_hash": _tracks_hash(ids, [fs.track(i).content_hash for i in ids], fs.config_hash),
+                      "feature_config": json.loads(fs.config_json), "n_tracks": int(len(fs)),
+                      "n_labelled": int(mask.sum()), "n_summary_columns": None if columns is None else len(columns)},
+            "dataset": fs.describe() if isinstance(fs, Dataset) else None,  # tables: blocks, join, fusion
+            "classes": classes,
+            "class_counts": class_counts,
+            "split": the_split.to_dict(ids),
+            "versions": _versions(),
+            "seconds": None,
+            "models": per_model,
+            "leaderboard": leaderboard,
+        }
+        doc["seconds"] = round(time.monotonic() - t_start, 3)
+
+        _write_predictions(out_dir / "predictions.csv", results, ids, labels, classes, the_split)
+        _write_leaderboard_csv(out_dir / "leaderboard.csv", leaderboard, per_model, names)
+        figures = {}
+        try:
+            figures = write_figures(out_dir / "figures", doc)
+        except Exception as e:  # a plotting problem must not lose the results (a full disk stops the run)
+            if _disk_full(e):
+                raise
+            say(f"warning: could not draw figures: {type(e).__name__}: {e}")
+        doc["figures"] = {k: str(Path(v).relative_to(out_dir)) for k, v in figures.items()}
+        _atomic_write(out_dir / "results.json", json.dumps(doc, indent=1, default=_jsonable))
+        _atomic_write(out_dir / "report.md", render_report(doc))
+    except BaseException as e:
+        run_dir.discard()
+        if isinstance(e, OSError) or _disk_full(e):
+            what = "disk full" if _disk_full(e) else f"{e.strerror or e}"
+            raise GenrekitError(f"{what} while writing the benchmark results into {out_dir}: no partial files "
+                                f"kept; {'free space' if _disk_full(e) else 'fix that'} and run again") from e
+        raise
+    finally:
+        run_dir.release()
     res = BenchmarkResult(out_dir=out_dir, results=doc, leaderboard=leaderboard, split=the_split,
                           artifacts=artifacts)
     if not ok:
@@ -779,8 +1010,11 @@ def run_benchmark(
 
 def _atomic_write(path: Path, text: str):
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _write_predictions(path, results, ids, labels, classes, the_split):
@@ -793,11 +1027,14 @@ def _write_predictions(path, results, ids, labels, classes, the_split):
             rows.append((r["model"], r["fold"] + 1, ids[i], labels[i], classes[p]))
     rows.sort()
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["model", "fold", "id", "label", "predicted"])
-        w.writerows(rows)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            w.writerow(["model", "fold", "id", "label", "predicted"])
+            w.writerows(rows)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _write_leaderboard_csv(path, leaderboard, per_model, names):
@@ -806,20 +1043,35 @@ def _write_leaderboard_csv(path, leaderboard, per_model, names):
         cols += [f"{k}_mean", f"{k}_std"]
     cols.append("status")
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=cols)
-        w.writeheader()
-        for row in leaderboard:
-            w.writerow({**{k: (f"{v:.6f}" if isinstance(v, float) else v) for k, v in row.items()}, "status": "ok"})
-        for n in names:
-            if per_model[n]["error"]:
-                w.writerow({"model": n, "input": per_model[n]["input"], "status": f"failed: {per_model[n]['error']}"})
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", newline="", encoding="utf-8") as f:
+            w = csv.DictWriter(f, fieldnames=cols)
+            w.writeheader()
+            for row in leaderboard:
+                w.writerow({**{k: (f"{v:.6f}" if isinstance(v, float) else v) for k, v in row.items()},
+                            "status": "ok"})
+            for n in names:
+                if per_model[n]["error"]:
+                    w.writerow({"model": n, "input": per_model[n]["input"],
+                                "status": f"failed: {per_model[n]['error']}"})
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 # ============================================================================ figures
 def _safe_name(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
+
+
+def _save_png(fig, path: Path):
+    """``fig`` as a PNG at ``path``, complete or not at all (temporary name, then rename)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        fig.savefig(tmp, format="png")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def write_figures(fig_dir: Path, doc: dict) -> dict:
@@ -864,8 +1116,10 @@ def write_figures(fig_dir: Path, doc: dict) -> dict:
         ax.legend(loc="lower right", fontsize=8, framealpha=0.9)
         fig.tight_layout()
         p = fig_dir / "leaderboard.png"
-        fig.savefig(p)
-        plt.close(fig)
+        try:
+            _save_png(fig, p)
+        finally:
+            plt.close(fig)
         out["leaderboard"] = p
     classes = doc["classes"]
     k = len(classes)
@@ -894,8 +1148,10 @@ def write_figures(fig_dir: Path, doc: dict) -> dict:
         fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
         fig.tight_layout()
         p = fig_dir / f"confusion_{_safe_name(name)}.png"
-        fig.savefig(p)
-        plt.close(fig)
+        try:
+            _save_png(fig, p)
+        finally:
+            plt.close(fig)
         out[f"confusion:{name}"] = p
     for name, m in doc["models"].items():
         if not m.get("error") and m.get("learning_curve"):
@@ -923,8 +1179,10 @@ def _learning_curve_figure(plt, fig_dir: Path, name: str, curve: dict, split: di
     fig.suptitle(f"{name}: learning curve, mean over {n} fold{'s' if n > 1 else ''} ({split['spec']})", fontsize=10)
     fig.tight_layout()
     p = fig_dir / f"learning_curve_{_safe_name(name)}.png"
-    fig.savefig(p)
-    plt.close(fig)
+    try:
+        _save_png(fig, p)
+    finally:
+        plt.close(fig)
     return p
 
 
