@@ -376,7 +376,9 @@ def add_export(sub):
             "Write the features of a store as a table with named columns and track metadata (id, path,\n"
             "label, group, split): one row per track (--level summary) or one row per frame (--level\n"
             "frames: id, label, group, split, frame, time, then mfcc_00 …). Streams shard by shard, so\n"
-            "memory stays bounded on large stores."),
+            "memory stays bounded on large stores. The file is written under a temporary name and\n"
+            "renamed when complete: on a full disk nothing partial is left and an existing --out stays\n"
+            "as it was (one line, exit code 2)."),
         epilog=(
             "formats:\n"
             "  csv       header + rows; opens in pandas and spreadsheets\n"
