@@ -100,7 +100,7 @@ def main(argv=None) -> int:
         print(f"store: {X.shape[0]} tracks x {X.shape[1]} summary columns ({t_store:.1f} s to build)")
         cpu0 = _cpu_seconds()
         t0 = time.perf_counter()
-        result = run_benchmark(store, args.models, split=args.split, seed=0, out=base / "run",
+        result = run_benchmark(store, args.models, split=args.split, seed=0, out=base / time.strftime("run-%Y%m%d-%H%M%S"),
                                workers=args.workers, progress=False)
         seconds = time.perf_counter() - t0
         from joblib.externals.loky import get_reusable_executor

@@ -55,6 +55,17 @@ def _nonneg_float(text: str) -> float:
     return v
 
 
+def _seed(text: str) -> int:
+    """A random seed numpy and scikit-learn accept: a whole number from 0 to 2**32 - 1."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 0 <= v <= 2**32 - 1:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 4294967295 (2**32 - 1), got {v}")
+    return v
+
+
 def add_feature_args(p: argparse.ArgumentParser):
     """The feature-config arguments shared by extract and demo."""
     from genrekit.features.config import ALL_FEATURES
@@ -233,7 +244,10 @@ def add_benchmark(sub):
             "same folds; scaling and every fitted transform live inside each model, fitted on the\n"
             "training fold only. Writes results.json, leaderboard.csv, predictions.csv, report.md and\n"
             "PNG figures (confusion matrices, leaderboard) into --out, and prints the leaderboard.\n"
-            "The same command twice gives identical metrics."),
+            "The same command twice (with a new --out) gives identical metrics.\n\n"
+            "--out must be new or empty and is claimed before any model is fitted, so two runs never\n"
+            "mix their files. The leaderboard is printed before anything is written; if the disk fills\n"
+            "up while writing, the run stops with one line (exit code 2) and removes what it wrote."),
         epilog=(
             "splits:\n"
             "  kfold:K            stratified K-fold over tracks\n"
@@ -252,8 +266,8 @@ def add_benchmark(sub):
                    help="comma-separated model names, or 'all' (default: those marked * by `genrekit models`)")
     p.add_argument("--split", default=None, metavar="SPEC",
                    help="kfold:K, group-kfold:K, predefined or holdout:FRACTION (default: see below)")
-    p.add_argument("--seed", type=int, default=0, metavar="N",
-                   help="seed of the split, the models and the tuning folds (default: 0)")
+    p.add_argument("--seed", type=_seed, default=0, metavar="N",
+                   help="seed of the split, the models and the tuning folds: 0 to 4294967295 (default: 0)")
     p.add_argument("--param", action="append", default=[], metavar="MODEL.KEY=VALUE",
                    help="set a hyper-parameter, e.g. svm.C=10 (repeatable; value read as int, float, "
                         "true/false, none or text)")
@@ -262,7 +276,9 @@ def add_benchmark(sub):
     p.add_argument("--features", default=None, metavar="LIST",
                    help="restrict summary models to the columns of these features (default: all in the store)")
     p.add_argument("--out", default=None, metavar="DIR",
-                   help="run folder for results, report and figures (default: runs/<timestamp>)")
+                   help="run folder for results, report and figures: a new or empty folder, checked before "
+                        "anything is fitted; one in use by another benchmark or holding files is refused "
+                        "(default: a new runs/<timestamp>)")
     p.add_argument("--save-models", action="store_true",
                    help="refit every model on all the benchmark's tracks and save OUT/models/<model>.joblib "
                         "for `genrekit predict`")
@@ -278,6 +294,7 @@ def add_benchmark(sub):
 
 
 def run_benchmark(args) -> int:
+    from genrekit.pipeline.evaluation.metrics import leaderboard_table
     from genrekit.pipeline.evaluation.params import parse_params
     from genrekit.pipeline.evaluation.runner import run_benchmark as bench
 
@@ -296,8 +313,8 @@ def run_benchmark(args) -> int:
         result = bench(store, args.models, split=args.split, seed=args.seed, params=parse_params(args.param),
                        tune=args.tune, out=args.out, save_models=args.save_models, workers=workers,
                        features=features, progress=not args.no_progress,
-                       log=lambda line: print(line, file=sys.stderr), device=args.device)
-    print(result.table())
+                       log=lambda line: print(line, file=sys.stderr), device=args.device,
+                       on_leaderboard=lambda rows: print(leaderboard_table(rows), flush=True))
     for name, path in result.artifacts.items():
         print(f"saved model {name}: {path}")
     print(f"report: {result.report_path}")
@@ -363,7 +380,9 @@ def add_export(sub):
             "Write the features of a store as a table with named columns and track metadata (id, path,\n"
             "label, group, split): one row per track (--level summary) or one row per frame (--level\n"
             "frames: id, label, group, split, frame, time, then mfcc_00 …). Streams shard by shard, so\n"
-            "memory stays bounded on large stores."),
+            "memory stays bounded on large stores. The file is written under a temporary name and\n"
+            "renamed when complete: on a full disk nothing partial is left and an existing --out stays\n"
+            "as it was (one line, exit code 2)."),
         epilog=(
             "formats:\n"
             "  csv       header + rows; opens in pandas and spreadsheets\n"

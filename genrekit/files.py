@@ -8,6 +8,7 @@ a full disk included — the temporary file is removed and the old file, if any,
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 from pathlib import Path
@@ -60,3 +61,41 @@ def file_sha256(path) -> str:
     """Hex SHA-256 of a file's bytes, read in blocks."""
     with open(path, "rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def no_space(e: BaseException | None) -> bool:
+    """Whether ``e``, or an exception it was raised from or while handling, says the disk (or the
+    quota) is full. h5py and joblib bury the errno in a message or a chained exception."""
+    codes = (errno.ENOSPC, errno.EDQUOT)
+    seen = set()
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        text = str(e)
+        if (getattr(e, "errno", None) in codes or "No space left on device" in text
+                or any(f"errno = {c}," in text for c in codes)):
+            return True
+        e = e.__cause__ or e.__context__
+    return False
+
+
+def lock_holder(path) -> str | None:
+    """Who holds the ``flock`` on the lock file ``path`` now (None: nobody, or no such file).
+
+    Probes with a shared, non-blocking lock, never taking the lock; the holder's note is the
+    file's first line ("pid N on HOST").
+    """
+    import fcntl
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)

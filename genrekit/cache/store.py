@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import hashlib
 import json
 import os
 import time
@@ -41,6 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from genrekit.errors import StoreError
+from genrekit.files import file_sha256
 
 SCHEMA_VERSION = 1
 INDEX_NAME = "index.json"
@@ -110,11 +110,6 @@ def _text(s: str) -> str:
         return s.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     except UnicodeEncodeError:
         return s.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def _file_sha256(path: Path) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 # ===================================================================================== writing
@@ -285,7 +280,7 @@ class ShardWriter:
             os.fsync(fd)
         finally:
             os.close(fd)
-        checksum = _file_sha256(self.tmp_path)
+        checksum = file_sha256(self.tmp_path)
         final = self.store_dir / self.name
         os.replace(self.tmp_path, final)
         _fsync_dir(self.store_dir)
@@ -413,15 +408,29 @@ def write_index(store_dir: Path, index: dict):
         raise
 
 
+#: errno values that mean "this store cannot be written here".
+_READ_ONLY = (errno.EROFS, errno.EACCES, errno.EPERM)
+
+
 class StoreLock:
-    """Exclusive writer lock on a store (``STORE/.lock``, fcntl). Refuses with the holder's pid."""
+    """Exclusive writer lock on a store (``STORE/.lock``, fcntl). Refuses with the holder's pid.
+
+    Only writers take it (extract, verify --repair); readers never open the lock file for
+    writing, so a read-only store (file modes, a read-only mount) reads as usual. A writer on a
+    read-only store is refused with one line that says so.
+    """
 
     def __init__(self, store_dir: Path):
         self.path = Path(store_dir) / LOCK_NAME
         self._fd = None
 
     def acquire(self):
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:
+            if e.errno in _READ_ONLY:
+                raise StoreError(self._read_only(e.errno)) from None
+            raise
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as e:
@@ -433,10 +442,24 @@ class StoreLock:
                     f"finish or use another --store"
                 ) from None
             raise
+        try:  # the lock file may be writable where the folder is not: the writer creates shards there
+            probe = self.path.with_name(f"{LOCK_NAME}.{os.getpid()}{TMP_SUFFIX}")
+            os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+            os.unlink(probe)
+        except OSError as e:
+            if e.errno in _READ_ONLY:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                os.close(fd)
+                raise StoreError(self._read_only(e.errno)) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"pid {os.getpid()} on {os.uname().nodename}".encode(), 0)
         self._fd = fd
         return self
+
+    def _read_only(self, code: int) -> str:
+        why = "on a read-only file system" if code == errno.EROFS else "read-only for this user (permission denied)"
+        return (f"store {self.path.parent} is {why}: extract and verify --repair write to it (info, export, "
+                f"benchmark and verify only read it); use a --store you can write")
 
     def release(self):
         if self._fd is not None:

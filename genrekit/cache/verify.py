@@ -14,8 +14,6 @@ passed the checks is ever removed.
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -38,6 +36,7 @@ from genrekit.cache.store import (
     write_index,
 )
 from genrekit.errors import StoreError
+from genrekit.files import file_sha256, lock_holder
 
 #: Kinds of problem, and whether ``repair`` deletes the shard they are found in.
 PROBLEM_KINDS = {
@@ -139,27 +138,9 @@ class VerifyReport:
 
 
 # ------------------------------------------------------------------------------------ helpers
-def _sha256(path: Path) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
-
-
 def _writer_holder(store: Path) -> str | None:
     """Who holds the store's writer lock now (None: nobody). Probes without taking it."""
-    p = store / LOCK_NAME
-    try:
-        fd = os.open(p, os.O_RDONLY)
-    except OSError:
-        return None
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except OSError:
-            return os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return None
-    finally:
-        os.close(fd)
+    return lock_holder(store / LOCK_NAME)
 
 
 def _blocks(ds):
@@ -315,7 +296,7 @@ def _scan(store: Path, *, we_hold_lock: bool = False) -> tuple[VerifyReport, dic
             bad[path.name] = Problem(b.kind, path, str(b))
             rep.problems.append(bad[path.name])
             continue
-        sha = _sha256(path)
+        sha = file_sha256(path)
         content["sha256"] = sha
         content["size"] = path.stat().st_size
         rep.n_rows += len(content["ids"])

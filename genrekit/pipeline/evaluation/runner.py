@@ -38,13 +38,16 @@ import numpy as np
 
 from genrekit import __version__
 from genrekit.errors import GenrekitError, ParameterError, StoreError
-from genrekit.files import atomic_write_text
+from genrekit.files import atomic_write_text, no_space
 from genrekit.pipeline.evaluation.inputs import FrameSequence, open_source
 from genrekit.pipeline.evaluation.jobs import INNER_FOLDS, TUNE_SCORING, jsonable, run_job
 from genrekit.pipeline.evaluation.metrics import RANK_METRIC, leaderboard_table, rank, summarise_model
 
+from genrekit.pipeline.evaluation.run_folder import DEFAULT_RUNS, RunFolder
+
 DEFAULT_STORE = "genrekit_store"
-DEFAULT_RUNS = "runs"
+#: The largest seed numpy's and scikit-learn's random states accept.
+MAX_SEED = 2**32 - 1
 
 __all__ = ["BenchmarkResult", "DEFAULT_RUNS", "DEFAULT_STORE", "run_benchmark"]
 
@@ -106,6 +109,7 @@ def run_benchmark(
     progress: bool = True,
     log=None,
     device: str | None = None,
+    on_leaderboard=None,
 ) -> BenchmarkResult:
     """Benchmark models on a feature store with one shared split.
 
@@ -130,7 +134,11 @@ def run_benchmark(
     tune : bool
         Nested grid search (each model's small registry grid) inside every training fold.
     out : path-like, optional
-        Run folder (default ``runs/<timestamp>``); created, files in it overwritten.
+        Run folder (default: a new ``runs/<timestamp>``). It must be new or empty, and is claimed
+        for this run before anything is fitted (see
+        :class:`~genrekit.pipeline.evaluation.run_folder.RunFolder`): a folder another run is
+        using, a folder with files in it, a file, or a folder that cannot be written is refused
+        at once. When writing fails (a full disk), everything this run wrote there is removed.
     save_models : bool
         Refit every model on all the benchmark's tracks (``predefined``: train + validation) and
         save one artifact per model under ``out/models``.
@@ -145,6 +153,11 @@ def run_benchmark(
     device : str, optional
         Torch device of every neural head (``auto``, ``cpu``, ``cuda``, ``cuda:N``, ``mps``;
         ``--param MODEL.device=...`` still wins); None: each head's own (``auto``).
+    on_leaderboard : callable, optional
+        Called with the leaderboard rows (see
+        :func:`~genrekit.pipeline.evaluation.metrics.leaderboard_table`) as soon as the folds are
+        scored, before anything is written into ``out``: the result is shown even when the disk
+        is full.
 
     Returns
     -------
@@ -156,13 +169,16 @@ def run_benchmark(
         Missing or unusable store.
     ParameterError
         Unknown model, bad ``--param``, impossible split, a frame model whose features the store
-        lacks.
+        lacks, a seed outside 0 … 2**32 - 1, an ``out`` that is in use, not empty or not writable.
+    GenrekitError
+        The disk filled up while writing the results (nothing partial is left in ``out``).
     """
     say = log or (lambda s: None)
     t_start = time.monotonic()
     seed = _check_run_args(seed, workers, device)
     source = open_source(store)
     plan = _plan_models(source, models, params, seed, save_models)
+    RunFolder(out).check()  # an --out that cannot be used is refused now, before any work
     data = _labelled(source)
     summary, columns = _summary_input(source, plan, data, features)
     frame_inputs = _frame_inputs(source, plan, data)
@@ -170,29 +186,27 @@ def run_benchmark(
     inputs = {n: frame_inputs.get(n, summary) for n in plan.names}
     jobs = _make_jobs(plan, data, inputs, the_split, seed, tune, save_models, source, device)
     n_jobs = min(workers or os.cpu_count() or 1, len(jobs))
-    say(f"running {len(plan.names)} model{'s' if len(plan.names) > 1 else ''} × {the_split.n_folds} "
-        f"fold{'s' if the_split.n_folds > 1 else ''}{' with nested tuning' if tune else ''} "
-        f"on {n_jobs} worker{'s' if n_jobs > 1 else ''}")
-    results = _run_jobs(jobs, n_jobs, progress)
-
-    per_model = _aggregate(plan, results, frame_inputs, say)
-    leaderboard = rank(per_model, plan.names, {n: plan.specs[n].input for n in plan.names}, the_split.n_folds)
-    out_dir = Path(out) if out is not None else _default_out()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    run = _Run(source, plan, data, the_split, seed, tune, features, columns, frame_inputs, out_dir, save_models,
-               device, n_jobs)
-    artifacts = _save_models(run, results, per_model, say) if save_models else {}
-    doc = _results_doc(run, per_model, leaderboard)
-    doc["seconds"] = round(time.monotonic() - t_start, 3)
-    _write_outputs(out_dir, doc, results, data, the_split, leaderboard, per_model, plan.names, say)
-    res = BenchmarkResult(out_dir=out_dir, results=doc, leaderboard=leaderboard, split=the_split,
-                          artifacts=artifacts)
+    folder = RunFolder(out).claim()  # before any fit: refused now, not after every fold ran
+    try:
+        say(f"running {len(plan.names)} model{'s' if len(plan.names) > 1 else ''} × {the_split.n_folds} "
+            f"fold{'s' if the_split.n_folds > 1 else ''}{' with nested tuning' if tune else ''} "
+            f"on {n_jobs} worker{'s' if n_jobs > 1 else ''}")
+        results = _run_jobs(jobs, n_jobs, progress)
+        per_model = _aggregate(plan, results, frame_inputs, say)
+        leaderboard = rank(per_model, plan.names, {n: plan.specs[n].input for n in plan.names}, the_split.n_folds)
+        if on_leaderboard is not None and leaderboard:
+            on_leaderboard(leaderboard)  # before anything is written: shown even when the disk is full
+        run = _Run(source, plan, data, the_split, seed, tune, features, columns, frame_inputs, folder.path,
+                   save_models, device, n_jobs)
+        artifacts, doc = _write_run(folder, run, results, per_model, leaderboard, t_start, say)
+    finally:
+        folder.release()
     if not leaderboard:
         first = plan.names[0]
         raise GenrekitError(f"every model failed (first: {first}: {per_model[first]['error']}); "
-                            f"details in {out_dir / 'results.json'}")
-    return res
-
+                            f"details in {folder.path / 'results.json'}")
+    return BenchmarkResult(out_dir=folder.path, results=doc, leaderboard=leaderboard, split=the_split,
+                           artifacts=artifacts)
 
 # ============================================================================ 1. input
 @dataclass
@@ -241,8 +255,8 @@ class _Run:
 
 
 def _check_run_args(seed, workers, device) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ParameterError(f"--seed must be a whole number >= 0, got {seed!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
+        raise ParameterError(f"--seed must be a whole number from 0 to {MAX_SEED} (2**32 - 1), got {seed!r}")
     if workers is not None and workers < 1:
         raise ParameterError(f"--workers must be >= 1, got {workers}")
     if device is not None:
@@ -483,6 +497,24 @@ def _results_doc(run: _Run, per_model, leaderboard) -> dict:
     }
 
 
+def _write_run(folder: RunFolder, run: _Run, results, per_model, leaderboard, t_start, say):
+    """Saved models, then every output file; on a failure to write, nothing partial is kept."""
+    try:
+        artifacts = _save_models(run, results, per_model, say) if run.save_models else {}
+        doc = _results_doc(run, per_model, leaderboard)
+        doc["seconds"] = round(time.monotonic() - t_start, 3)
+        _write_outputs(run.out_dir, doc, results, run.data, run.split, leaderboard, per_model, run.plan.names, say)
+    except BaseException as e:
+        folder.discard()
+        if isinstance(e, OSError) or no_space(e):
+            full = no_space(e)
+            what = "disk full" if full else f"{e.strerror or e}"
+            raise GenrekitError(f"{what} while writing the benchmark results into {run.out_dir}: no partial files "
+                                f"kept; {'free space' if full else 'fix that'} and run again") from e
+        raise
+    return artifacts, doc
+
+
 def _write_outputs(out_dir: Path, doc, results, data: _Data, the_split, leaderboard, per_model, names, say):
     from genrekit.pipeline.evaluation.report import (render_report, write_figures, write_leaderboard_csv,
                                                      write_predictions)
@@ -492,7 +524,9 @@ def _write_outputs(out_dir: Path, doc, results, data: _Data, the_split, leaderbo
     figures = {}
     try:
         figures = write_figures(out_dir / "figures", doc)
-    except Exception as e:  # a plotting problem must not lose the results
+    except Exception as e:  # a plotting problem must not lose the results (a full disk stops the run)
+        if no_space(e):
+            raise
         say(f"warning: could not draw figures: {type(e).__name__}: {e}")
     doc["figures"] = {k: str(Path(v).relative_to(out_dir)) for k, v in figures.items()}
     atomic_write_text(out_dir / "results.json", json.dumps(doc, indent=1, default=jsonable), fsync=False)
@@ -517,15 +551,6 @@ def _tracks_hash(ids, content_hashes, config_hash) -> str:
     for i, c in zip(ids, content_hashes):
         h.update(f"{i}\0{c}\n".encode())
     return h.hexdigest()[:16]
-
-
-def _default_out() -> Path:
-    base = Path(DEFAULT_RUNS) / time.strftime("%Y%m%d-%H%M%S")
-    out, n = base, 1
-    while out.exists():
-        n += 1
-        out = base.with_name(f"{base.name}-{n}")
-    return out
 
 
 def _canonical_command(source_args, names, split, seed, params, tune, features, out, save_models) -> str:

@@ -34,7 +34,9 @@ of the store. The file is written under a temporary name and renamed when comple
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import errno
 import io
 import json
 import os
@@ -45,7 +47,8 @@ from pathlib import Path
 import numpy as np
 
 from genrekit import __version__
-from genrekit.errors import ParameterError, StoreError
+from genrekit.errors import GenrekitError, ParameterError, StoreError
+from genrekit.files import no_space
 
 FORMATS = ("csv", "parquet", "arff", "npz")
 LEVELS = ("summary", "frames")
@@ -127,19 +130,39 @@ def arff_quote(text) -> str:
 
 
 class _Tmp:
-    """A temporary file next to ``out``, renamed to ``out`` on success and removed on failure."""
+    """A temporary file next to ``out``, renamed to ``out`` on success and removed on failure.
+
+    Entering creates it, so an ``out`` that cannot be written is refused (one line) before any
+    row is read."""
 
     def __init__(self, out: Path):
         self.out = out
         self.tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
 
     def __enter__(self):
-        self.out.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.out.parent.mkdir(parents=True, exist_ok=True)
+            open(self.tmp, "wb").close()
+        except OSError as e:
+            with contextlib.suppress(OSError):
+                self.tmp.unlink(missing_ok=True)
+            if no_space(e):
+                raise  # reported by export_table
+            why = {errno.EROFS: "read-only file system", errno.EACCES: "permission denied",
+                   errno.EPERM: "permission denied"}.get(e.errno, e.strerror or str(e))
+            if e.errno in (errno.EEXIST, errno.ENOTDIR):
+                file = next((p for p in reversed(self.out.parents) if p.exists() and not p.is_dir()), None)
+                why = f"{file} is a file, not a folder" if file else why
+            raise ParameterError(f"cannot write --out {self.out}: {why}; give a path you can write") from e
         return self.tmp
 
     def __exit__(self, exc_type, exc, tb):
         if exc_type is None:
-            os.replace(self.tmp, self.out)
+            try:
+                os.replace(self.tmp, self.out)
+            except BaseException:
+                self.tmp.unlink(missing_ok=True)
+                raise
         else:
             self.tmp.unlink(missing_ok=True)
 
@@ -355,7 +378,8 @@ def export_table(store, fmt: str | None = None, out=None, *, level: str = "summa
         Default: from ``out``'s extension.
     out : path-like
         The file to write (parent folders are created; an existing file is replaced when the new
-        one is complete).
+        one is complete). When the disk fills up, the partial file is removed and an existing
+        ``out`` is left as it was.
     level : {"summary", "frames"}
         One row per track (summary vectors), or one row per frame (frame features, long form;
         CSV and Parquet only).
@@ -380,6 +404,8 @@ def export_table(store, fmt: str | None = None, out=None, *, level: str = "summa
         nothing to export, pyarrow missing for Parquet.
     StoreError
         A missing or unusable store.
+    GenrekitError
+        The disk filled up while writing (nothing partial is left).
     """
     from tqdm.auto import tqdm
 
@@ -446,6 +472,12 @@ def export_table(store, fmt: str | None = None, out=None, *, level: str = "summa
                 else:
                     n_rows = _frames_parquet(tmp, fs, rows, feats, names, bar, row_group_rows)
                 columns = [*FRAME_META, "frame", "time", *names]
+    except (OSError, RuntimeError) as e:  # pyarrow and h5py report a failed write as either
+        if not no_space(e):
+            raise
+        kept = f"; {out} is as it was" if out.exists() else ""
+        raise GenrekitError(f"disk full while writing {out}: no partial file kept{kept}; free space and "
+                            f"run again") from e
     finally:
         bar.close()
         fs_close = getattr(fs, "close", None)

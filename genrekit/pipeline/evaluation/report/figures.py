@@ -6,7 +6,17 @@ from pathlib import Path
 
 import numpy as np
 
+from genrekit.files import atomic_write
 from genrekit.pipeline.evaluation.metrics import METRICS
+
+
+def _save_png(plt, fig, path: Path):
+    """``fig`` as a PNG at ``path``, complete or not at all; the figure is closed either way."""
+    try:
+        with atomic_write(path, "wb", fsync=False) as f:
+            fig.savefig(f, format="png")
+    finally:
+        plt.close(fig)
 
 
 def _safe_name(name: str) -> str:
@@ -66,8 +76,7 @@ def _leaderboard_figure(plt, fig_dir: Path, doc: dict) -> Path:
     ax.legend(loc="lower right", fontsize=8, framealpha=0.9)
     fig.tight_layout()
     p = fig_dir / "leaderboard.png"
-    fig.savefig(p)
-    plt.close(fig)
+    _save_png(plt, fig, p)
     return p
 
 
@@ -96,8 +105,7 @@ def _confusion_figure(plt, fig_dir: Path, name: str, m: dict, classes: list, spl
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
     fig.tight_layout()
     p = fig_dir / f"confusion_{_safe_name(name)}.png"
-    fig.savefig(p)
-    plt.close(fig)
+    _save_png(plt, fig, p)
     return p
 
 
@@ -121,6 +129,5 @@ def _learning_curve_figure(plt, fig_dir: Path, name: str, curve: dict, split: di
     fig.suptitle(f"{name}: learning curve, mean over {n} fold{'s' if n > 1 else ''} ({split['spec']})", fontsize=10)
     fig.tight_layout()
     p = fig_dir / f"learning_curve_{_safe_name(name)}.png"
-    fig.savefig(p)
-    plt.close(fig)
+    _save_png(plt, fig, p)
     return p
