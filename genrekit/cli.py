@@ -35,6 +35,41 @@ def _positive_int(text: str) -> int:
     return v
 
 
+#: ``--workers`` above this many per core is refused: each worker process holds its own copy of
+#: the libraries and of the file in progress (hundreds of MB), and more than a few per core
+#: only adds memory and switching, never speed.
+WORKERS_PER_CORE = 4
+
+
+def _max_workers() -> int:
+    return WORKERS_PER_CORE * (os.cpu_count() or 1)
+
+
+def _workers(text: str) -> int:
+    v = _positive_int(text)
+    if v > _max_workers():
+        raise argparse.ArgumentTypeError(
+            f"at most {_max_workers()} ({WORKERS_PER_CORE} per core of this machine's {os.cpu_count() or 1}), "
+            f"got {v}")
+    return v
+
+
+WORKERS_HELP = f"at most {WORKERS_PER_CORE} per core ({_max_workers()} here)"
+
+
+def _name_list(text: str | None, option: str, valid) -> str | None:
+    """``text`` of a comma-separated ``option``, refused when given but naming nothing (``""``)."""
+    if text is not None and not any(t.strip() for t in text.split(",")):
+        raise ParameterError(f"{option} {text!r} names nothing; give one or more of: {', '.join(valid())}")
+    return text
+
+
+def _feature_names():
+    from genrekit.features.config import ALL_FEATURES
+
+    return ALL_FEATURES
+
+
 def _positive_float(text: str) -> float:
     try:
         v = float(text)
@@ -92,8 +127,8 @@ def feature_config_from_args(args):
 
 def add_run_args(p: argparse.ArgumentParser):
     g = p.add_argument_group("execution")
-    g.add_argument("--workers", type=_positive_int, default=None, metavar="N",
-                   help="worker processes (default: all cores)")
+    g.add_argument("--workers", type=_workers, default=None, metavar="N",
+                   help=f"worker processes, {WORKERS_HELP} (default: all cores)")
     g.add_argument("--max-minutes", type=_positive_float, default=30.0, metavar="M",
                    help="refuse (record as failed) files with more than M minutes of audio to analyse; "
                         "memory grows ~1 MB per second of audio per worker (default: 30)")
@@ -153,6 +188,10 @@ def add_extract(sub):
                    help="feature store directory")
     p.add_argument("--strict", action="store_true", help="exit with code 1 if any file failed")
     p.add_argument("--retry-failed", action="store_true", help="retry files that failed before")
+    p.add_argument("--rehash", action="store_true",
+                   help="hash every file's content instead of skipping files whose size and mtime are "
+                        "unchanged; finds files rewritten in place with the same size and a restored "
+                        "mtime (cp -p, rsync -t, tar), at the cost of reading every file")
     add_feature_args(p)
     add_run_args(p)
     add_cluster_args(p)
@@ -169,7 +208,7 @@ def run_extract(args) -> int:
         raise ParameterError(f"--store {args.store} is a file; pass a directory path for the feature store")
     scan = load_source(args.audio_dir, manifest=args.manifest, fma_metadata=args.fma_metadata,
                        subset=args.fma_subset)
-    if scan.missing:
+    if scan.missing and not args.manifest:  # a manifest's missing files are tracks: recorded failures
         print(f"note: {len(scan.missing)} listed files were not found (e.g. {scan.missing[0]})", file=sys.stderr)
     if scan.skipped:
         print(f"note: skipped {len(scan.skipped)} non-audio files", file=sys.stderr)
@@ -177,7 +216,8 @@ def run_extract(args) -> int:
     keep_freed_memory()  # this process only extracts from here on
     report = extract(scan.tracks, args.store, config, workers=args.workers, shard_size=args.shard_size,
                      shard_seconds=args.shard_seconds, retry_failed=args.retry_failed,
-                     progress=not args.no_progress, max_seconds=args.max_minutes * 60, **cluster)
+                     progress=not args.no_progress, max_seconds=args.max_minutes * 60, rehash=args.rehash,
+                     **cluster)
     for f in report.failures[:10]:
         print(f"failed: {f.path}: {f.error_type}: {f.message}", file=sys.stderr)
     if len(report.failures) > 10:
@@ -219,8 +259,8 @@ def add_demo(sub):
     p.add_argument("--cache-dir", default=None, metavar="DIR",
                    help="where the demo's audio, store and runs live, under DIR/demo "
                         "(default: $GENREKIT_CACHE_DIR or ~/.cache/genrekit)")
-    p.add_argument("--workers", type=_positive_int, default=None, metavar="N",
-                   help="worker processes (default: all cores)")
+    p.add_argument("--workers", type=_workers, default=None, metavar="N",
+                   help=f"worker processes, {WORKERS_HELP} (default: all cores)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(run=run_demo)
 
@@ -282,8 +322,9 @@ def add_benchmark(sub):
     p.add_argument("--save-models", action="store_true",
                    help="refit every model on all the benchmark's tracks and save OUT/models/<model>.joblib "
                         "for `genrekit predict`")
-    p.add_argument("--workers", type=_positive_int, default=None, metavar="N",
-                   help="parallel fits over models x folds (default: all cores; results do not depend on it)")
+    p.add_argument("--workers", type=_workers, default=None, metavar="N",
+                   help=f"parallel fits over models x folds, {WORKERS_HELP} (default: all cores; results do not "
+                        "depend on it)")
     p.add_argument("--device", default=None, metavar="DEV",
                    help="torch device of the neural heads: auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N "
                         "or mps (default: auto)")
@@ -294,10 +335,13 @@ def add_benchmark(sub):
 
 
 def run_benchmark(args) -> int:
+    from genrekit.classifiers import available_models
     from genrekit.pipeline.evaluation.metrics import leaderboard_table
     from genrekit.pipeline.evaluation.params import parse_params
     from genrekit.pipeline.evaluation.runner import run_benchmark as bench
 
+    _name_list(args.models, "--models", available_models)
+    _name_list(args.features, "--features", _feature_names)
     features = [f.strip() for f in args.features.split(",") if f.strip()] if args.features else None
     cluster, store, workers = cluster_kwargs(args), args.store, args.workers
     store, features = benchmark_input(args, features)  # with --table: a Dataset (arrays travel with the jobs)
@@ -411,6 +455,7 @@ def add_export(sub):
 def run_export(args) -> int:
     from genrekit.pipeline.tables.export import export_table
 
+    _name_list(args.features, "--features", _feature_names)
     features = [f.strip() for f in args.features.split(",") if f.strip()] if args.features else None
     report = export_table(args.store, args.format, args.out, level=args.level, features=features,
                           labels_only=args.labels_only, progress=not args.no_progress)
@@ -451,8 +496,8 @@ def add_predict(sub):
     p.add_argument("--segments", type=_positive_float, nargs="?", const=3.0, default=None, metavar="S",
                    help="also print a timeline: a prediction every S seconds (default S: 3)")
     p.add_argument("--json", action="store_true", help="print one JSON document instead of text")
-    p.add_argument("--workers", type=_positive_int, default=None, metavar="N",
-                   help="processes decoding files (default: all cores)")
+    p.add_argument("--workers", type=_workers, default=None, metavar="N",
+                   help=f"processes decoding files, {WORKERS_HELP} (default: all cores)")
     p.add_argument("--device", default=None, metavar="DEV",
                    help="torch device of a neural model: auto, cpu, cuda, cuda:N or mps (default: the model's own)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -33,6 +33,10 @@ ALL_FEATURES = FRAME_FEATURES + TRACK_FEATURES
 #: Summary statistics of every frame feature (the seven the FMA baselines use).
 STATISTICS = ("mean", "std", "skew", "kurtosis", "median", "min", "max")
 
+#: Largest ``offset`` or ``duration`` (seconds, 68 years): at any sample rate a file can declare
+#: (a 32-bit integer), its sample count still fits in 64 bits.
+MAX_SECONDS = float(2 ** 31)
+
 
 @dataclass(frozen=True)
 class FeatureConfig:
@@ -48,7 +52,8 @@ class FeatureConfig:
     n_fft, hop_length : int
         STFT size and hop (samples). One STFT per file; every feature is derived from it.
     n_mels : int
-        Mel bands of the log-mel spectrogram (power, dB, ``top_db`` below its peak).
+        Mel bands of the log-mel spectrogram (power, dB, ``top_db`` below its peak); at most the
+        STFT's ``n_fft // 2 + 1`` frequency bins.
     n_mfcc : int
         MFCCs (DCT-II, ortho) of the log-mel spectrogram; Δ and ΔΔ use ``delta_width``.
     fmin, fmax : float
@@ -63,6 +68,7 @@ class FeatureConfig:
         Autocorrelation window of the tempogram (seconds); tempo and tempogram ratio use it.
     offset, duration : float
         Start (s) and maximum length (s) of audio read from each file; ``duration=None`` reads all.
+        Both finite and at most :data:`MAX_SECONDS`.
     features : tuple of str
         Which features are stored (any of :data:`ALL_FEATURES`).
     """
@@ -101,6 +107,12 @@ class FeatureConfig:
         for name in ("sr", "n_fft", "hop_length", "n_mels", "n_mfcc", "n_chroma", "delta_width"):
             if int(getattr(self, name)) <= 0:
                 raise ParameterError(f"{name} must be positive, got {getattr(self, name)!r}")
+        n_bins = self.n_fft // 2 + 1
+        if self.n_mels > n_bins:
+            raise ParameterError(
+                f"n_mels={self.n_mels} exceeds the {n_bins} frequency bins of an n_fft={self.n_fft} STFT "
+                f"(n_fft // 2 + 1); use at most {n_bins} mel bands"
+            )
         if self.n_mfcc > self.n_mels:
             raise ParameterError(f"n_mfcc={self.n_mfcc} exceeds n_mels={self.n_mels}")
         if self.delta_width < 3 or self.delta_width % 2 == 0:
@@ -109,6 +121,11 @@ class FeatureConfig:
             raise ParameterError(f"offset must be >= 0 seconds, got {self.offset}")
         if self.duration is not None and self.duration <= 0:
             raise ParameterError(f"duration must be > 0 seconds, got {self.duration}")
+        for name in ("offset", "duration"):  # NaN, Inf and sample counts that overflow
+            value = getattr(self, name)
+            if value is not None and not 0 <= value <= MAX_SECONDS:
+                raise ParameterError(f"{name} must be a finite number of seconds up to {MAX_SECONDS:.0f} "
+                                     f"(68 years), got {value}")
         if not 0 < self.rolloff_percent < 1:
             raise ParameterError(f"rolloff_percent must be in (0, 1), got {self.rolloff_percent}")
         if "contrast" in feats and (
@@ -189,10 +206,20 @@ class FeatureConfig:
 
 
 def parse_feature_list(text: str | None) -> tuple[str, ...]:
-    """Parse ``--features`` (comma-separated; ``all`` or empty means every feature)."""
-    if not text or text.strip() == "all":
+    """Parse ``--features`` (comma-separated; ``all`` or None means every feature).
+
+    Raises
+    ------
+    ParameterError
+        For an unknown name, or a text that names no feature (``""``, ``","``); the message
+        lists the valid names.
+    """
+    if text is None or text.strip() == "all":
         return ALL_FEATURES
     names = tuple(t.strip() for t in text.split(",") if t.strip())
+    if not names:
+        raise ParameterError(f"no feature named in {text!r}; valid features: {', '.join(ALL_FEATURES)} "
+                             "(or all)")
     for n in names:
         if n not in ALL_FEATURES:
             raise ParameterError(f"unknown feature {n!r}; valid features: {', '.join(ALL_FEATURES)}")

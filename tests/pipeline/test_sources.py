@@ -60,7 +60,6 @@ def test_audio_extensions_are_lower_case_with_dot() -> None:
         ("training", "train"),
         ("train", "train"),
         ("TEST", "test"),
-        ("holdout", "holdout"),
         ("", None),
         ("  ", None),
         (None, None),
@@ -68,6 +67,11 @@ def test_audio_extensions_are_lower_case_with_dot() -> None:
 )
 def test_normalise_split(raw: str | None, expected: str | None) -> None:
     assert normalise_split(raw) == expected
+
+
+def test_normalise_split_refuses_unknown_values() -> None:
+    with pytest.raises(ParameterError, match="unknown split 'holdout'; use train, validation, test"):
+        normalise_split("holdout")
 
 
 def test_fma_audio_path_layout(tmp_path: Path) -> None:
@@ -215,8 +219,9 @@ def manifest_dir(tmp_path: Path) -> Path:
 def test_read_manifest_fields(manifest_dir: Path) -> None:
     scan = read_manifest(manifest_dir / "tracks.csv")
     by_id = {t.id: t for t in scan.tracks}
-    assert list(by_id) == ["audio/a.wav", "audio/b.wav", "audio/c.wav", "audio/d.wav"]
-    a, b, c, d = by_id.values()
+    # a missing file is still a track (extraction records it as a failure), and listed in missing
+    assert list(by_id) == ["audio/a.wav", "audio/b.wav", "audio/c.wav", "audio/d.wav", "audio/gone.wav"]
+    a, b, c, d, _ = by_id.values()
     assert (a.label, a.group, a.split) == ("jazz", "Miles", "train")
     assert (b.label, b.group, b.split) == ("jazz", None, "validation")
     assert (c.label, c.group, c.split) == (None, "Coltrane", "validation")
@@ -226,7 +231,8 @@ def test_read_manifest_fields(manifest_dir: Path) -> None:
     assert d.meta == {"album": "", "title": "", "year": ""}
     assert scan.skipped == ["audio/cover.jpg"]
     assert scan.missing == ["audio/gone.wav"]
-    assert all(os.path.isabs(t.path) and os.path.isfile(t.path) for t in scan.tracks)
+    assert all(os.path.isabs(t.path) for t in scan.tracks)
+    assert [t.id for t in scan.tracks if not os.path.isfile(t.path)] == scan.missing
 
 
 def test_read_manifest_group_column_wins(tmp_path: Path) -> None:
@@ -255,14 +261,15 @@ def test_read_manifest_relative_paths_follow_the_manifest(
     monkeypatch.chdir(elsewhere)
     relative_manifest = os.path.relpath(manifest_dir / "tracks.csv", elsewhere)
     scan = read_manifest(relative_manifest)
-    assert len(scan.tracks) == 4
-    for track in scan.tracks:
+    found = [t for t in scan.tracks if t.id not in scan.missing]
+    assert len(found) == 4
+    for track in found:
         assert os.path.isfile(track.path)
         expected = manifest_dir / Path(track.id)
         assert os.path.samefile(track.path, expected)
     # Paths stay valid after another change of working directory.
     monkeypatch.chdir(tmp_path)
-    assert all(os.path.isfile(t.path) for t in scan.tracks)
+    assert all(os.path.isfile(t.path) for t in found)
 
 
 def test_read_manifest_absolute_paths_and_base(tmp_path: Path) -> None:

@@ -148,8 +148,9 @@ def extract_one(task: dict, config: FeatureConfig) -> dict:
     """Extract one file. Never raises for bad audio: returns a ``fail`` record instead.
 
     ``task`` holds the track fields, the file's stat and the content hash stored for this id
-    (``known_hash``) if any. Returns ``{"status": "ok" | "cached" | "fail", ...}``; for ``ok``
-    the frame features are time-major ``(n_frames, dim)`` float32.
+    (``known_hash``) if any, or that of its stored failure (``failed_hash``, planned with
+    ``rehash``). Returns ``{"status": "ok" | "cached" | "failed_cached" | "fail", ...}``; for
+    ``ok`` the frame features are time-major ``(n_frames, dim)`` float32.
     """
     _limit_threads()
     path = task["path"]
@@ -162,6 +163,8 @@ def extract_one(task: dict, config: FeatureConfig) -> dict:
                 "message": f"cannot read file: {e.strerror or e}"}
     if task.get("known_hash") == h:
         return {"status": "cached", "task": task, "content_hash": h}
+    if task.get("failed_hash") == h:  # the same bytes failed before: not retried
+        return {"status": "failed_cached", "task": task, "content_hash": h}
     try:
         # One BLAS thread in every process, this one included: the same file gives bit-identical
         # features whichever backend or worker count computed it.
@@ -242,6 +245,7 @@ class BatchResult:
     n_cached: int = 0
     failures: list[FailureRow] = field(default_factory=list)
     worker: str = ""
+    n_failed_cached: int = 0  # failed before with the same content (hashed with ``rehash``)
 
     def count(self, row: TrackRow | FailureRow | None):
         if row is None:
@@ -303,7 +307,10 @@ def extract_batch(tasks: list[dict], store_dir: str, config_json: str, *, shard_
             read_path = task.get("read_path")
             res = extract(dict(task, path=read_path) if read_path else task, config)
             res["task"] = task  # store the path as planned, whatever it was read as
-            out.count(write_result(res, get_writer))
+            if res["status"] == "failed_cached":
+                out.n_failed_cached += 1
+            else:
+                out.count(write_result(res, get_writer))
             if on_file is not None:
                 on_file()
             if writer is not None and (
@@ -357,6 +364,7 @@ class IndexMerger:
             self.dirty = True
         self.report.n_extracted += res.n_extracted
         self.report.n_cached += res.n_cached
+        self.report.n_failed_cached += res.n_failed_cached
         for fail in res.failures:
             self.report.count(fail)
         if advance and self.bar is not None:
@@ -386,10 +394,12 @@ class IndexMerger:
 
 
 # ------------------------------------------------------------------------------------ planning
-def _task(track: Track, known: TrackRow | FailureRow | None, st: os.stat_result | None = None) -> dict:
-    st = st or os.stat(track.path)
+def _task(track: Track, known: TrackRow | FailureRow | None, st: os.stat_result | None = None,
+          path: str | None = None) -> dict:
+    path = path or track.path
+    st = st or os.stat(path)
     return {
-        "id": track.id, "path": track.path, "label": track.label, "group": track.group,
+        "id": track.id, "path": path, "label": track.label, "group": track.group,
         "split": track.split, "meta": dict(track.meta), "file_size": st.st_size,
         "file_mtime_ns": st.st_mtime_ns,
         "known_hash": known.content_hash if isinstance(known, TrackRow) else None,
@@ -397,34 +407,51 @@ def _task(track: Track, known: TrackRow | FailureRow | None, st: os.stat_result 
 
 
 def plan(tracks: list[Track], done: dict[str, TrackRow], failed: dict[str, FailureRow],
-         retry_failed: bool) -> tuple[list[dict], int, int, list[FailureRow]]:
+         retry_failed: bool, rehash: bool = False) -> tuple[list[dict], int, int, list[FailureRow]]:
     """Split tracks into tasks to run, and those the store already holds.
 
     A track is cached when its id is stored with the same file size and mtime (no need to read
     it), or — decided in the worker — with the same content hash. A track that failed before
-    with an unchanged file is not retried unless ``retry_failed``.
+    with an unchanged file is not retried unless ``retry_failed``. With ``rehash`` the size and
+    mtime are not trusted: every file is hashed, and only an unchanged content hash is cached
+    (or, for a file that failed before, not retried).
+
+    Paths are made absolute (:func:`os.path.abspath`: against the working directory, with no
+    symbolic link resolved), so the store says where each file is whatever the working
+    directory of a later reader. A file that cannot be read is a failure; one that failed the
+    same way before is counted as failed again without a new record (unless ``retry_failed``).
     """
     tasks, n_cached, n_failed_cached, vanished = [], 0, 0, []
     for t in tracks:
         prev = done.get(t.id)
         fail = failed.get(t.id)
+        path = os.path.abspath(t.path)
         try:
-            st = os.stat(t.path)
+            st = os.stat(path)
         except OSError as e:
-            vanished.append(FailureRow(id=t.id, path=t.path, content_hash="", error_type=type(e).__name__,
+            if (fail is not None and not retry_failed and fail.path == path and fail.file_size == -1
+                    and fail.error_type == type(e).__name__):
+                n_failed_cached += 1  # still missing (a manifest row, a dangling link): recorded once
+                continue
+            vanished.append(FailureRow(id=t.id, path=path, content_hash="", error_type=type(e).__name__,
                                        message=f"cannot read file: {e.strerror or e}"))
             continue
-        if prev is not None and (prev.file_size, prev.file_mtime_ns) == (st.st_size, st.st_mtime_ns):
+        stat_key = (st.st_size, st.st_mtime_ns)
+        what = not_regular(st)  # a FIFO or device could block the worker that opens it forever
+        if prev is not None and not rehash and stat_key == (prev.file_size, prev.file_mtime_ns):
             n_cached += 1
-        elif (fail is not None and not retry_failed
-              and (fail.file_size, fail.file_mtime_ns) == (st.st_size, st.st_mtime_ns)):
+        elif (fail is not None and not retry_failed and (not rehash or what)  # (nothing to hash)
+              and stat_key == (fail.file_size, fail.file_mtime_ns)):
             n_failed_cached += 1
-        elif what := not_regular(st):  # a FIFO or device could block the worker that opens it forever
-            vanished.append(FailureRow(id=t.id, path=t.path, content_hash="", error_type="AudioError",
+        elif what:
+            vanished.append(FailureRow(id=t.id, path=path, content_hash="", error_type="AudioError",
                                        message=not_regular_message(what), file_size=st.st_size,
                                        file_mtime_ns=st.st_mtime_ns))
         else:
-            tasks.append(_task(t, prev, st))  # one stat: the file may vanish any time
+            task = _task(t, prev, st, path)  # one stat: the file may vanish any time
+            if rehash and fail is not None and not retry_failed and fail.content_hash:
+                task["failed_hash"] = fail.content_hash
+            tasks.append(task)
     return tasks, n_cached, n_failed_cached, vanished
 
 
@@ -457,6 +484,7 @@ def extract(
     scheduler=None,
     batch_size: int = 32,
     max_seconds: float | None = DEFAULT_MAX_SECONDS,
+    rehash: bool = False,
 ) -> ExtractReport:
     """Extract ``tracks`` into the store at ``store``; resumable and incremental.
 
@@ -489,6 +517,12 @@ def extract(
     max_seconds : float or None
         A file with more audio than this to analyse is recorded as a failure instead of being
         decoded (memory grows about 1 MB per second of audio); None: no limit.
+    rehash : bool
+        Hash every file's content instead of trusting an unchanged size and mtime (which a file
+        rewritten in place with the same size and a restored mtime fools); only files whose
+        content changed are recomputed.
+
+    Each track's ``path`` is stored absolute (see :func:`plan`).
     """
 
     config = config or FeatureConfig()
@@ -527,7 +561,8 @@ def extract(
             write_index(store_dir, index)
 
         done, failed = _existing_rows(store_dir, index, chash)
-        tasks, report.n_cached, report.n_failed_cached, vanished = plan(tracks, done, failed, retry_failed)
+        tasks, report.n_cached, report.n_failed_cached, vanished = plan(tracks, done, failed, retry_failed,
+                                                                        rehash=rehash)
         for t in tasks:
             t["max_seconds"] = max_seconds
 

@@ -50,6 +50,9 @@ _SPLIT_ALIASES: dict[str, str] = {
     "training": "train",
 }
 
+SPLITS: tuple[str, ...] = ("train", "validation", "test")
+"""The split values a source may give (after :func:`normalise_split`'s aliases)."""
+
 _GROUP_COLUMNS: tuple[str, ...] = ("group", "artist", "album")
 
 # FMA's tracks.csv holds long free-text fields (album information, artist biographies).
@@ -70,8 +73,9 @@ class SourceScan:
         (POSIX separators). Hidden files and folders are never listed.
     missing : list of str
         Ids of tracks that the metadata lists but whose audio file does not exist (manifest and
-        FMA readers), sorted. They are not in ``tracks``; the caller decides whether that is an
-        error.
+        FMA readers), sorted. A manifest's are in ``tracks`` too, so that extraction records
+        them as failures like any other unusable file; FMA's are not (its ``tracks.csv`` lists
+        every track of every subset), and the caller decides whether that is an error.
     """
 
     tracks: list[Track]
@@ -90,16 +94,28 @@ def normalise_split(value: str | None) -> str | None:
     Returns
     -------
     str or None
-        None for a missing or blank value; ``"validation"`` for ``val``, ``valid`` or
-        ``validation``; ``"train"`` for ``training``; otherwise the value stripped and in lower
-        case.
+        None for a missing or blank value; otherwise ``"train"``, ``"validation"`` or
+        ``"test"``: ``val`` and ``valid`` mean validation, ``training`` means train (case and
+        surrounding spaces ignored).
+
+    Raises
+    ------
+    ParameterError
+        For any other value (a typo would otherwise be stored and silently left out of
+        ``--split predefined``); the message lists the accepted values.
     """
     if value is None:
         return None
     text = value.strip().lower()
     if not text:
         return None
-    return _SPLIT_ALIASES.get(text, text)
+    split = _SPLIT_ALIASES.get(text, text)
+    if split not in SPLITS:
+        raise ParameterError(
+            f"unknown split {value.strip()!r}; use {', '.join(SPLITS)} "
+            f"(or {', '.join(a for a in _SPLIT_ALIASES if a not in SPLITS)}), or leave it blank"
+        )
+    return split
 
 
 def _is_audio(name: str) -> bool:
@@ -118,6 +134,11 @@ def _blank_to_none(value: str | None) -> str | None:
         return None
     text = value.strip()
     return text or None
+
+
+def _manifest_is_a_folder(path: str) -> str:
+    return (f"manifest {path} is a folder; pass the CSV file that lists the audio "
+            "(columns path,label[,artist|group][,split])")
 
 
 def _extensions_text() -> str:
@@ -225,9 +246,13 @@ def read_manifest(
     * ``label`` (optional): the genre.
     * ``group``, else ``artist``, else ``album`` (the first present): what must not straddle
       train and test.
-    * ``split`` (optional): normalised with :func:`normalise_split`.
+    * ``split`` (optional): normalised with :func:`normalise_split`; any other value than
+      train, validation or test (and their aliases) is refused.
     * any other column goes into ``Track.meta`` (stripped strings, keyed by the header as
       written, stripped).
+
+    A column name may appear once (ignoring case): a second ``label`` column is refused rather
+    than one of them silently winning.
 
     Blank ``label``, group and ``split`` cells become None.
 
@@ -241,16 +266,17 @@ def read_manifest(
     Returns
     -------
     SourceScan
-        Tracks whose file exists, sorted by id, with an absolute ``path`` (relative values are
+        Every audio row as a track, sorted by id, with an absolute ``path`` (relative values are
         joined to ``base`` made absolute, so a later change of working directory is harmless);
         rows whose ``path`` is not audio in ``skipped``; ids of audio rows whose file does not
-        exist in ``missing``.
+        exist in ``missing`` (they stay in ``tracks``: extraction records them as failures).
 
     Raises
     ------
     ParameterError
-        If the file cannot be read, is empty, has no ``path`` column, has a row with a blank
-        ``path`` or more cells than the header, or two rows share an id.
+        If the file cannot be read or is a folder, is empty, has no ``path`` column or a column
+        name twice, has a row with a blank ``path``, more cells than the header or an unknown
+        ``split``, or two rows share an id.
     """
     manifest = os.fspath(csv_path)
     if base is None:
@@ -258,6 +284,8 @@ def read_manifest(
     else:
         base_dir = os.path.abspath(os.fspath(base))
 
+    if os.path.isdir(manifest):
+        raise ParameterError(_manifest_is_a_folder(manifest))
     try:
         handle = open(manifest, encoding="utf-8-sig", newline="")
     except OSError as exc:
@@ -280,6 +308,14 @@ def read_manifest(
                     f"manifest {manifest} has no 'path' column (columns: {', '.join(names)}); "
                     "add a 'path' column with each audio file's path"
                 )
+            first: dict[str, int] = {}
+            for i, name in enumerate(lower):
+                if name and name in first:
+                    raise ParameterError(
+                        f"manifest {manifest} has two {names[i]!r} columns (columns {first[name] + 1} "
+                        f"and {i + 1}); keep one, or rename the other"
+                    )
+                first.setdefault(name, i)
             path_col = lower.index("path")
             id_col = lower.index("id") if "id" in lower else None
             label_col = lower.index("label") if "label" in lower else None
@@ -320,16 +356,19 @@ def read_manifest(
                     skipped.append(rel)
                     continue
                 path = rel if os.path.isabs(rel) else os.path.join(base_dir, rel)
-                if not os.path.isfile(path):
-                    missing.append(track_id)
-                    continue
+                if not os.path.exists(path):
+                    missing.append(track_id)  # still a track: extraction records it as a failure
+                try:
+                    split = normalise_split(row[split_col]) if split_col is not None else None
+                except ParameterError as exc:
+                    raise ParameterError(f"manifest {manifest} line {line}: {exc}") from None
                 tracks.append(
                     Track(
                         id=track_id,
                         path=path,
                         label=_blank_to_none(row[label_col]) if label_col is not None else None,
                         group=_blank_to_none(row[group_col]) if group_col is not None else None,
-                        split=normalise_split(row[split_col]) if split_col is not None else None,
+                        split=split,
                         meta={names[i]: row[i].strip() for i in meta_cols},
                     )
                 )
@@ -477,6 +516,10 @@ def read_fma(
                 if not os.path.isfile(path):
                     missing.append(track_id)
                     continue
+                try:
+                    split = normalise_split(_fma_cell(row, columns, "set.split"))
+                except ParameterError as exc:
+                    raise ParameterError(f"{csv_file} line {line}: {exc}") from None
                 meta: dict[str, str] = {"subset": row_subset}
                 title = _fma_cell(row, columns, "track.title")
                 if title is not None:
@@ -490,7 +533,7 @@ def read_fma(
                         path=path,
                         label=_fma_cell(row, columns, "track.genre_top"),
                         group=_fma_cell(row, columns, "artist.id"),
-                        split=normalise_split(_fma_cell(row, columns, "set.split")),
+                        split=split,
                         meta=meta,
                     )
                 )
@@ -542,7 +585,8 @@ def load_source(
     ParameterError
         If ``audio_dir`` is not a folder, both ``manifest`` and ``fma_metadata`` are given,
         ``subset`` is given without ``fma_metadata``, the manifest or ``tracks.csv`` is
-        missing, or no audio file is found; plus the errors of the reader used.
+        missing (or the manifest is a folder), or no audio file is found (with a manifest:
+        none of the files it lists exists); plus the errors of the reader used.
     """
     root = os.fspath(audio_dir)
     if not os.path.isdir(root):
@@ -561,16 +605,19 @@ def load_source(
 
     if manifest is not None:
         manifest_path = os.fspath(manifest)
+        if os.path.isdir(manifest_path):
+            raise ParameterError(_manifest_is_a_folder(manifest_path))
         if not os.path.isfile(manifest_path):
             raise ParameterError(
                 f"no such manifest: {manifest_path}; pass an existing CSV file"
             )
         scan = read_manifest(manifest_path)
-        if not scan.tracks:
+        if len(scan.missing) == len(scan.tracks):  # none exists: the paths are wrong, not the files
             raise ParameterError(
                 f"no audio files under {root} for manifest {manifest_path} "
                 f"({len(scan.missing)} listed audio files not found, looked for "
-                f"{_extensions_text()}); check that paths are relative to {root}"
+                f"{_extensions_text()}); check that paths are relative to the manifest's folder "
+                f"{os.path.dirname(os.path.abspath(manifest_path))}"
             )
         return scan
 
