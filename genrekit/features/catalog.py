@@ -19,25 +19,29 @@ each once per signal; fixed matrices (filterbanks, windows) are built once per p
 
 How to add a feature
 --------------------
-1. Register ONE function here, after the nodes it reads::
+1. Register ONE function here::
 
        @feature("flux", inputs=("power_stft",), width=1)
        def _flux(config, *, power_stft):
            '''Spectral flux: [shape=(1, n_frames)].'''
            return ...
 
-   ``width`` is an int or ``lambda config: ...``; ``level="track"`` for one ``(width,)`` vector
-   per track. Optional hooks: ``validate(config)`` (refuse parameters, run by FeatureConfig),
-   ``check(y, config)`` (refuse a signal, e.g. too short), ``row_names(config)`` (column names of
-   the rows), ``frame_rate(config)`` (its own frames per second), ``default=False`` (not part of
-   ``all``). A new shared intermediate is ``@intermediate(name, inputs=(...))``.
+   ``inputs`` are nodes registered above it; ``width`` is an int or ``lambda config: ...``;
+   ``level="track"`` for one ``(width,)`` vector per track. Optional hooks: ``validate(config)``
+   (refuse parameters; FeatureConfig runs it), ``check(y, config)`` (refuse a signal, e.g. too
+   short), ``row_names(config)`` (names of the rows in column names), ``frame_rate(config)`` (its
+   own frames per second), ``scratch`` (inputs it may overwrite), ``default=False`` (not part of
+   ``all``). A new shared intermediate is ``@intermediate(name, inputs=(...))``. Fixed matrices
+   belong in :class:`Filterbanks` or a ``functools.lru_cache`` of your own: built once per process.
 2. Add its librosa (or other reference) call to ``_ref`` in tests/features/test_parity.py; a test
    fails while a registered feature has none.
 
-Nothing else changes: ``FeatureConfig`` and ``--features`` accept the name, ``feature_dims``,
-frame/track, summary columns (``flux_mean``, …) and the store follow from the registration. A new
-feature appended to ``all`` changes the default config (and so its hash, the cache key) — a new
-default feature recomputes every store; ``default=False`` avoids that.
+Nothing else changes: ``FeatureConfig`` and ``--features`` accept the name; ``feature_dims``,
+frame/track, the summary columns (``flux_mean``, …) and the compute order follow from the
+registration. Its position among the features here is its position in ``all``, so append it.
+A feature in ``all`` is in the default config, whose JSON and hash (the cache key, pinned in
+tests/features/test_pinned.py) then change and every default store recomputes; register it with
+``default=False`` to keep them.
 
 A learned embedding (issue 12, musicnn) plugs in the same way: an intermediate resamples the
 signal to the model's rate, and the feature runs the model on it at its own frame rate::
@@ -51,7 +55,11 @@ signal to the model's rate, and the feature runs the model on it at its own fram
 
 (The model is loaded once per process, like the filterbanks below, and imported inside the
 function so the other features never import torch.) Two features reading ``signal_16k`` resample
-once.
+once. What the registry does not do yet: a shard stores one frame count per track
+(``frames/offsets``), shared by every frame feature, so storing a feature at its own frame rate
+needs the store to keep offsets per frame rate (cache/ and pipeline/, issue 12); and a model
+variant that must enter the cache key is a FeatureConfig field (``to_dict`` would omit it at its
+default to keep existing hashes).
 """
 
 from __future__ import annotations
@@ -205,8 +213,10 @@ def _chroma(config, *, power_stft):
 
 
 def _contrast_fits(config: FeatureConfig) -> None:
+    """The octave bands of spectral contrast must lie below Nyquist."""
     c = config
-    if c.n_contrast_bands < 1 or c.contrast_fmin <= 0 or c.contrast_fmin * 2.0 ** (c.n_contrast_bands - 1) >= c.sr / 2:
+    if (c.n_contrast_bands < 1 or c.contrast_fmin <= 0
+            or c.contrast_fmin * 2.0 ** (c.n_contrast_bands - 1) >= c.sr / 2):
         raise ParameterError(
             f"spectral contrast: {c.n_contrast_bands} octave bands from {c.contrast_fmin} Hz "
             f"do not fit below Nyquist ({c.sr / 2:g} Hz); lower n_contrast_bands or contrast_fmin"

@@ -80,13 +80,6 @@ def test_a_subset_computes_only_what_it_needs_in_registration_order(features, pl
     assert [n.name for n in FEATURES.plan(features)] == plan
 
 
-def test_flatness_is_the_last_reader_of_the_power_spectrogram():
-    """flatness overwrites the power STFT in place (no 1025 x n_frames copy) only when nothing
-    computed after it reads the power STFT."""
-    readers = [n.name for n in FEATURES.plan(ALL_FEATURES) if "power_stft" in n.inputs]
-    assert readers == ["mel", "chroma", "flatness"] and FEATURES["flatness"].scratch == ("power_stft",)
-
-
 def test_a_subset_gives_the_same_values_as_the_full_set(y):
     full = compute_features(y, FeatureConfig())
     for subset in (("tempo", "flatness"), ("flatness", "chroma", "logmel"), ("zcr",), ("mfcc_delta2", "onset")):
