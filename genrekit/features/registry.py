@@ -260,7 +260,6 @@ class Registry:
         return out
 
 
-
 def _arguments(node: Node, values: dict, uses: dict, keep: set) -> dict:
     """The inputs of ``node``; a scratch input is copied unless ``node`` may consume it: it is
     the input's last consumer, the input is not the caller's signal nor a requested feature, and
