@@ -1,5 +1,10 @@
-"""WHAT is computed from one signal: pure functions, no files, no globals."""
+"""WHAT is computed from one signal: pure functions, no files.
 
+Every feature is registered once in :data:`FEATURES` (:mod:`genrekit.features.catalog`, which
+says how to add one); the config, the compute order and the summary columns follow from it.
+"""
+
+from genrekit.features.catalog import FEATURES
 from genrekit.features.config import (
     ALL_FEATURES,
     FRAME_FEATURES,
@@ -11,6 +16,7 @@ from genrekit.features.config import (
 from genrekit.features.extract import compute_features, filterbanks, summarize, summary_names, summary_vector
 
 __all__ = [
+    "FEATURES",
     "ALL_FEATURES",
     "FRAME_FEATURES",
     "TRACK_FEATURES",

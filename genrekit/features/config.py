@@ -8,27 +8,15 @@ import json
 from dataclasses import dataclass
 
 from genrekit.errors import ParameterError
+from genrekit.features.catalog import FEATURES
 
-#: Frame-level features (one row per STFT frame), with their dimensionality given a config.
-FRAME_FEATURES = (
-    "logmel",
-    "mfcc",
-    "mfcc_delta",
-    "mfcc_delta2",
-    "chroma",
-    "contrast",
-    "centroid",
-    "bandwidth",
-    "rolloff",
-    "flatness",
-    "zcr",
-    "rms",
-    "onset",
-    "tempogram_ratio",
-)
-#: Track-level features (one vector per track).
-TRACK_FEATURES = ("tempo",)
-ALL_FEATURES = FRAME_FEATURES + TRACK_FEATURES
+#: Every feature ``all`` selects (the default config's features), in registration order; the
+#: names, widths and levels live in the registry (:mod:`genrekit.features.catalog`).
+ALL_FEATURES = FEATURES.names(default_only=True)
+#: Frame-level features (one row per frame) of :data:`ALL_FEATURES`.
+FRAME_FEATURES = tuple(f for f in ALL_FEATURES if FEATURES[f].level == "frame")
+#: Track-level features (one vector per track) of :data:`ALL_FEATURES`.
+TRACK_FEATURES = tuple(f for f in ALL_FEATURES if FEATURES[f].level == "track")
 
 #: Summary statistics of every frame feature (the seven the FMA baselines use).
 STATISTICS = ("mean", "std", "skew", "kurtosis", "median", "min", "max")
@@ -95,11 +83,7 @@ class FeatureConfig:
     def __post_init__(self):
         feats = tuple(self.features)
         object.__setattr__(self, "features", feats)
-        unknown = [f for f in feats if f not in ALL_FEATURES]
-        if unknown:
-            raise ParameterError(
-                f"unknown feature {unknown[0]!r}; valid features: {', '.join(ALL_FEATURES)}"
-            )
+        FEATURES.check_names(feats)
         if not feats:
             raise ParameterError("features is empty; choose at least one of " + ", ".join(ALL_FEATURES))
         if len(set(feats)) != len(feats):
@@ -128,14 +112,7 @@ class FeatureConfig:
                                      f"(68 years), got {value}")
         if not 0 < self.rolloff_percent < 1:
             raise ParameterError(f"rolloff_percent must be in (0, 1), got {self.rolloff_percent}")
-        if "contrast" in feats and (
-            self.n_contrast_bands < 1 or self.contrast_fmin <= 0
-            or self.contrast_fmin * 2.0 ** (self.n_contrast_bands - 1) >= self.sr / 2
-        ):
-            raise ParameterError(
-                f"spectral contrast: {self.n_contrast_bands} octave bands from {self.contrast_fmin} Hz "
-                f"do not fit below Nyquist ({self.sr / 2:g} Hz); lower n_contrast_bands or contrast_fmin"
-            )
+        FEATURES.validate(self, feats)  # each selected feature's own parameter checks
 
     # ----------------------------------------------------------------------------- serialisation
     def to_dict(self) -> dict:
@@ -177,32 +154,15 @@ class FeatureConfig:
 
     def feature_dims(self) -> dict[str, int]:
         """Width of each selected feature: frame features per frame, track features per track."""
-        dims = {
-            "logmel": self.n_mels,
-            "mfcc": self.n_mfcc,
-            "mfcc_delta": self.n_mfcc,
-            "mfcc_delta2": self.n_mfcc,
-            "chroma": self.n_chroma,
-            "contrast": self.n_contrast_bands + 1,
-            "centroid": 1,
-            "bandwidth": 1,
-            "rolloff": 1,
-            "flatness": 1,
-            "zcr": 1,
-            "rms": 1,
-            "onset": 1,
-            "tempogram_ratio": 13,
-            "tempo": 1,
-        }
-        return {f: dims[f] for f in self.features}
+        return {f: FEATURES[f].dim(self) for f in self.features}
 
     @property
     def frame_features(self) -> tuple[str, ...]:
-        return tuple(f for f in self.features if f in FRAME_FEATURES)
+        return tuple(f for f in self.features if FEATURES[f].level == "frame")
 
     @property
     def track_features(self) -> tuple[str, ...]:
-        return tuple(f for f in self.features if f in TRACK_FEATURES)
+        return tuple(f for f in self.features if FEATURES[f].level == "track")
 
 
 def parse_feature_list(text: str | None) -> tuple[str, ...]:
@@ -220,7 +180,5 @@ def parse_feature_list(text: str | None) -> tuple[str, ...]:
     if not names:
         raise ParameterError(f"no feature named in {text!r}; valid features: {', '.join(ALL_FEATURES)} "
                              "(or all)")
-    for n in names:
-        if n not in ALL_FEATURES:
-            raise ParameterError(f"unknown feature {n!r}; valid features: {', '.join(ALL_FEATURES)}")
+    FEATURES.check_names(names)
     return names
