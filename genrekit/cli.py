@@ -18,6 +18,16 @@ from genrekit.errors import GenrekitError, ParameterError
 EXIT_USAGE = 2
 
 
+class _DefaultsOnce(argparse.ArgumentDefaultsHelpFormatter):
+    """Adds ``(default: X)`` to an option's help unless the help already says its default."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "(default" in text or action.default in (None, False, argparse.SUPPRESS):
+            return text
+        return super()._get_help_string(action)
+
+
 class _OneLineParser(argparse.ArgumentParser):
     """Usage errors as one line (what was wrong, and where to read more), exit code 2."""
 
@@ -176,8 +186,10 @@ def add_extract(sub):
             "parallel, and write them into an HDF5 feature store. Re-running skips what is done; "
             "an interrupted run resumes. Labels come from sub-folder names (AUDIO_DIR/<label>/<file>), "
             "a CSV manifest, or FMA metadata."),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("audio_dir", metavar="AUDIO_DIR", help="folder of audio files (searched recursively)")
+        formatter_class=_DefaultsOnce)
+    p.add_argument("audio_dir", metavar="AUDIO_DIR", nargs="?", default=None,
+                   help="folder of audio files, searched recursively (not needed with --manifest, whose paths "
+                        "are relative to the CSV)")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--manifest", metavar="CSV",
                      help="CSV with columns path,label[,artist|group][,split][,...]; paths relative to the CSV")
@@ -206,6 +218,9 @@ def run_extract(args) -> int:
     cluster = cluster_kwargs(args)
     if os.path.exists(args.store) and not os.path.isdir(args.store):
         raise ParameterError(f"--store {args.store} is a file; pass a directory path for the feature store")
+    if args.audio_dir is None and not args.manifest:
+        raise ParameterError("give AUDIO_DIR, the folder of audio files (or --manifest CSV, whose paths are "
+                             "relative to the CSV)")
     scan = load_source(args.audio_dir, manifest=args.manifest, fma_metadata=args.fma_metadata,
                        subset=args.fma_subset)
     if scan.missing and not args.manifest:  # a manifest's missing files are tracks: recorded failures
@@ -236,15 +251,29 @@ def add_info(sub):
 
     p = sub.add_parser("info", help="describe a feature store",
                        description="Tracks per label, groups, failures, feature config and size of a store.")
-    p.add_argument("store", nargs="?", default=DEFAULT_STORE, metavar="STORE",
-                   help=f"feature store directory (default: {DEFAULT_STORE})")
+    add_store_arg(p, DEFAULT_STORE)
     p.add_argument("--failures", action="store_true", help="list every failed file with the reason")
     p.set_defaults(run=run_info)
+
+
+def add_store_arg(p: argparse.ArgumentParser, default: str):
+    """The store of a reading command: ``STORE`` positionally or ``--store STORE`` (as every command takes it)."""
+    p.add_argument("store_pos", nargs="?", default=None, metavar="STORE",
+                   help=f"feature store directory (default: {default}); --store STORE works too")
+    p.add_argument("--store", default=None, metavar="STORE", help=argparse.SUPPRESS)
+    p.set_defaults(store_default=default)
+
+
+def store_of(args) -> str:
+    if args.store_pos and args.store and os.path.abspath(args.store_pos) != os.path.abspath(args.store):
+        raise ParameterError(f"two stores given: {args.store_pos} and --store {args.store}; pass one")
+    return args.store or args.store_pos or args.store_default
 
 
 def run_info(args) -> int:
     from genrekit.cache.describe import describe_store
 
+    args.store = store_of(args)
     print(describe_store(args.store, failures=args.failures))
     return 0
 
@@ -536,8 +565,7 @@ def add_verify(sub):
                      "the index, and report truncated or unreadable shards, orphan temporary files, index "
                      "entries without shard files and shards the index does not list. Exit code 0: "
                      "sound; 1: problems found (and not repaired)."))
-    p.add_argument("store", nargs="?", default=DEFAULT_STORE, metavar="STORE",
-                   help=f"feature store directory (default: {DEFAULT_STORE})")
+    add_store_arg(p, DEFAULT_STORE)
     p.add_argument("--repair", action="store_true",
                    help="take the writer lock, delete corrupt shards and orphan temporary files, and rewrite "
                         "the index so the next `extract` recomputes what was lost")
@@ -547,6 +575,7 @@ def add_verify(sub):
 def run_verify(args) -> int:
     from genrekit.cache.verify import verify_store
 
+    args.store = store_of(args)
     report = verify_store(args.store, repair=args.repair)
     print("\n".join(report.lines()))
     return 0 if report.ok else 1

@@ -696,14 +696,47 @@ class FeatureStore:
             out.append(self._h5(r.shard)["track_features"][name][r.row])
         return np.asarray(out, np.float32)
 
-    def iter_frames(self, features=None):
-        """Yield ``(TrackRow, {name: (n_frames, dim)})`` shard by shard (bounded memory)."""
-        by_shard: dict[str, list[TrackRow]] = {}
-        for r in self.tracks:
-            by_shard.setdefault(r.shard, []).append(r)
-        for shard in self.shards:
-            for r in by_shard.get(shard, []):
-                yield r, self._frames_of(r, features)
+    def summary_columns(self, features=None) -> list[str]:
+        """Names of the summary columns of ``features`` (all columns when None), in table order."""
+        return [n for n, k in zip(self.summary_names or [], self._column_mask(features)) if k]
+
+    def iter_summary(self, features=None, *, ids=None, block_rows: int = 4096):
+        """Yield ``(rows, X)``: summary vectors in track-id order, ``block_rows`` tracks at a time.
+
+        Parameters
+        ----------
+        features : list of str, optional
+            Restrict to the columns of these features (see :meth:`summary_columns`).
+        ids : sequence of str, optional
+            The tracks to read, in this order (default: every track, sorted by id).
+        block_rows : int
+            Tracks per block: memory stays bounded by one block, whatever the store's size.
+
+        Yields
+        ------
+        rows : list of TrackRow
+        X : np.ndarray [shape=(len(rows), n_columns)], float32
+        """
+        mask = self._column_mask(features)
+        rows = self.tracks if ids is None else [self.track(i) for i in ids]
+        for a in range(0, len(rows), block_rows):
+            block = rows[a:a + block_rows]
+            X = np.empty((len(block), int(mask.sum())), np.float32)
+            by_shard: dict[str, list[tuple[int, int]]] = {}
+            for out_i, r in enumerate(block):
+                by_shard.setdefault(r.shard, []).append((out_i, r.row))
+            for shard, pairs in by_shard.items():
+                pairs.sort(key=lambda p: p[1])  # h5py reads rows in increasing order
+                outs, src = zip(*pairs)
+                X[list(outs)] = self._h5(shard)["summary/matrix"][list(src)][:, mask]
+            yield block, X
+
+    def iter_frames(self, features=None, *, ids=None):
+        """Yield ``(TrackRow, {name: (n_frames, dim)})`` in track-id order (or the order of ``ids``);
+        one track in memory at a time."""
+        rows = self.tracks if ids is None else [self.track(i) for i in ids]
+        for r in rows:
+            yield r, self._frames_of(r, features)
 
     def size_bytes(self) -> int:
         return sum((self.path / s).stat().st_size for s in self.index["shards"])

@@ -553,7 +553,7 @@ def read_fma(
 
 
 def load_source(
-    audio_dir: str | os.PathLike[str],
+    audio_dir: str | os.PathLike[str] | None,
     manifest: str | os.PathLike[str] | None = None,
     fma_metadata: str | os.PathLike[str] | None = None,
     subset: str | None = None,
@@ -566,8 +566,8 @@ def load_source(
 
     Parameters
     ----------
-    audio_dir : str or os.PathLike
-        Folder holding the audio.
+    audio_dir : str or os.PathLike or None
+        Folder holding the audio (None with a manifest: its paths are relative to the CSV).
     manifest : str or os.PathLike or None, optional
         A CSV manifest (see :func:`read_manifest`).
     fma_metadata : str or os.PathLike or None, optional
@@ -588,8 +588,10 @@ def load_source(
         missing (or the manifest is a folder), or no audio file is found (with a manifest:
         none of the files it lists exists); plus the errors of the reader used.
     """
-    root = os.fspath(audio_dir)
-    if not os.path.isdir(root):
+    if audio_dir is None and manifest is None:
+        raise ParameterError("no audio folder given; pass the folder that holds the audio files")
+    root = None if audio_dir is None else os.fspath(audio_dir)
+    if root is not None and not os.path.isdir(root):
         raise ParameterError(
             f"no such folder: {root}; pass the folder that holds the audio files"
         )
@@ -614,13 +616,15 @@ def load_source(
         scan = read_manifest(manifest_path)
         if len(scan.missing) == len(scan.tracks):  # none exists: the paths are wrong, not the files
             raise ParameterError(
-                f"no audio files under {root} for manifest {manifest_path} "
+                f"no audio files under {root or os.path.dirname(os.path.abspath(manifest_path))} for manifest {manifest_path} "
                 f"({len(scan.missing)} listed audio files not found, looked for "
                 f"{_extensions_text()}); check that paths are relative to the manifest's folder "
                 f"{os.path.dirname(os.path.abspath(manifest_path))}"
             )
         return scan
 
+    if root is None:
+        raise ParameterError("no audio folder given; pass the folder that holds the audio files")
     if fma_metadata is not None:
         scan = read_fma(fma_metadata, root, subset=subset)
         if not scan.tracks:

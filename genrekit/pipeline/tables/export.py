@@ -167,26 +167,16 @@ class _Tmp:
             self.tmp.unlink(missing_ok=True)
 
 
-def _by_shard(fs, rows):
-    """``rows`` (TrackRow) grouped by shard, shards in the store's order, ids sorted within."""
-    groups: dict[str, list] = {}
-    for r in rows:
-        groups.setdefault(r.shard, []).append(r)
-    return [(s, groups[s]) for s in fs.shards if s in groups]
-
-
-def _iter_summary(fs, rows, mask):
-    """``(rows, X)`` per shard: the summary columns ``mask`` of ``rows``, one shard in memory."""
-    for shard, rs in _by_shard(fs, rows):
-        m = fs._h5(shard)["summary/matrix"][:]
-        yield rs, np.ascontiguousarray(m[[r.row for r in rs]][:, mask], dtype=np.float32)
+def _iter_summary(fs, rows, features):
+    """``(rows, X)`` blocks in track-id order: the summary columns of ``features``, bounded memory."""
+    yield from fs.iter_summary(features, ids=[r.id for r in rows])
 
 
 # ============================================================================ writers: summary
-def _summary_csv(tmp, fs, rows, mask, names, bar):
+def _summary_csv(tmp, fs, rows, features, names, bar):
     with open(tmp, "w", newline="", encoding="utf-8") as f:
         f.write(_csv_cells([*SUMMARY_META, *names]) + "\n")
-        for rs, X in _iter_summary(fs, rows, mask):
+        for rs, X in _iter_summary(fs, rows, features):
             lines = _num_lines(X)
             f.write("".join(_csv_cells([("" if getattr(r, k) is None else getattr(r, k)) for k in SUMMARY_META])
                             + "," + line + "\n" for r, line in zip(rs, lines)))
@@ -212,11 +202,11 @@ def _arff_header(fs, names, labels, level_note):
     return "\n".join(L) + "\n"
 
 
-def _summary_arff(tmp, fs, rows, mask, names, bar):
+def _summary_arff(tmp, fs, rows, features, names, bar):
     labels = sorted({r.label for r in rows if r.label is not None})
     with open(tmp, "w", newline="\n", encoding="utf-8") as f:
         f.write(_arff_header(fs, names, labels, "summary features, one row per track"))
-        for rs, X in _iter_summary(fs, rows, mask):
+        for rs, X in _iter_summary(fs, rows, features):
             out = []
             for r, nums in zip(rs, _num_lines(X, missing="?")):
                 head = ",".join(arff_quote(v) for v in (r.id, r.path, r.group, r.split))
@@ -235,13 +225,13 @@ def _str_array(values) -> np.ndarray:
     return np.array(vals, dtype=str) if vals else np.zeros(0, dtype="<U1")
 
 
-def _summary_npz(tmp, fs, rows, mask, names, bar):
-    ordered = [r for _, rs in _by_shard(fs, rows) for r in rs]
-    d = int(mask.sum())
+def _summary_npz(tmp, fs, rows, features, names, bar):
+    ordered = list(rows)
+    d = len(names)
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
         with zf.open("X.npy", "w", force_zip64=True) as fp:
             _npy_header(fp, "<f4", (len(ordered), d))
-            for rs, X in _iter_summary(fs, rows, mask):
+            for rs, X in _iter_summary(fs, rows, features):
                 fp.write(np.ascontiguousarray(X, dtype="<f4").tobytes())
                 bar.update(len(rs))
         for key, arr in (("y", _str_array(r.label for r in ordered)), ("names", _str_array(names)),
@@ -297,7 +287,7 @@ def _rows_per_group(n_float_cols, given):
     return max(1024, ROW_GROUP_BYTES // max(1, 4 * n_float_cols))
 
 
-def _summary_parquet(tmp, fs, rows, mask, names, bar, row_group_rows=None):
+def _summary_parquet(tmp, fs, rows, features, names, bar, row_group_rows=None):
     from genrekit.pipeline.tables.readers import require_pyarrow
 
     pa, _ = require_pyarrow()
@@ -306,7 +296,7 @@ def _summary_parquet(tmp, fs, rows, mask, names, bar, row_group_rows=None):
     schema = pa.schema(fields, metadata=_parquet_meta(fs, "summary", names))
     sink = _ParquetSink(tmp, schema, _rows_per_group(len(names), row_group_rows))
     try:
-        for rs, X in _iter_summary(fs, rows, mask):
+        for rs, X in _iter_summary(fs, rows, features):
             cols = [pa.array([getattr(r, k) for r in rs], pa.string()) for k in SUMMARY_META]
             cols += [pa.array(X[:, j]) for j in range(X.shape[1])]
             sink.add(pa.Table.from_arrays(cols, schema=schema))
@@ -319,7 +309,7 @@ def _summary_parquet(tmp, fs, rows, mask, names, bar, row_group_rows=None):
 def _iter_frames(fs, rows, features):
     """``(row, frames matrix)`` per track, shard by shard (one track in memory)."""
     wanted = {r.id for r in rows}
-    for r, frames in fs.iter_frames(features):
+    for r, frames in fs.iter_frames(features, ids=[r.id for r in rows]):
         if r.id in wanted:
             yield r, np.ascontiguousarray(np.concatenate([frames[f] for f in features], axis=1), dtype=np.float32)
 
@@ -445,15 +435,14 @@ def export_table(store, fmt: str | None = None, out=None, *, level: str = "summa
     try:
         with _Tmp(out) as tmp:
             if level == "summary":
-                mask = fs._column_mask(features)
-                names = [n for n, k in zip(fs.summary_names or [], mask) if k]
+                names = fs.summary_columns(features)
                 if not names:
                     raise ParameterError(f"no summary columns for features {features}")
                 write = {"csv": _summary_csv, "arff": _summary_arff, "npz": _summary_npz}.get(fmt)
                 if write is None:
-                    _summary_parquet(tmp, fs, rows, mask, names, bar, row_group_rows)
+                    _summary_parquet(tmp, fs, rows, features, names, bar, row_group_rows)
                 else:
-                    write(tmp, fs, rows, mask, names, bar)
+                    write(tmp, fs, rows, features, names, bar)
                 n_rows = len(rows)
                 meta = list(SUMMARY_META) if fmt in ("csv", "parquet") else (
                     ["id", "path", "group", "split", "label"] if fmt == "arff" else [])
