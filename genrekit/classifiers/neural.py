@@ -54,6 +54,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from genrekit.classifiers.registry import register
+from genrekit.roles import fill_groups
 
 #: Bytes of training frames kept in memory by ``preload="auto"`` (beyond: read from the store each epoch).
 PRELOAD_BYTES = 1 << 30
@@ -135,8 +136,7 @@ def carve_validation(y: np.ndarray, groups, fraction: float, seed: int) -> tuple
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # small classes: scikit-learn says so; we accept it
         if groups is not None:
-            g = np.array([str(v) if v is not None and str(v) else f"\x00track-{i}" for i, v in enumerate(groups)],
-                         dtype=object)
+            g = fill_groups(groups)
             n_groups = len(set(g))
             if n_groups >= 3:
                 k = int(min(n_groups, max(2, round(1 / fraction))))

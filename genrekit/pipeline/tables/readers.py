@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from genrekit.errors import ParameterError
+from genrekit.roles import GROUP_COLUMNS
 
 #: Cell values a CSV reader takes as missing (compared case-insensitively, after stripping).
 MISSING_TOKENS = frozenset({"", "?", "na", "n/a", "nan", "-nan", "null", "none", "#n/a"})
@@ -553,7 +554,7 @@ def read_table(path, *, label_column: str | None = None, group_column: str | Non
         if nominal:
             roles["label"] = nominal[-1]
             notes.append(f"{path.name}: class = the last nominal attribute, {nominal[-1].name!r}")
-    role("group", group_column, ("group", "artist"))
+    role("group", group_column, GROUP_COLUMNS)
     role("split", split_column, ("split",))
     role("path", None, ("path",))
     used = [c for c in roles.values() if c is not None]
