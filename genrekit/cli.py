@@ -219,8 +219,8 @@ def run_extract(args) -> int:
     if os.path.exists(args.store) and not os.path.isdir(args.store):
         raise ParameterError(f"--store {args.store} is a file; pass a directory path for the feature store")
     if args.audio_dir is None and not args.manifest:
-        raise ParameterError("give AUDIO_DIR, the folder of audio files (or --manifest CSV, whose paths are "
-                             "relative to the CSV)")
+        raise ParameterError("the following arguments are required: AUDIO_DIR, the folder of audio files "
+                             "(or --manifest CSV, whose paths are relative to the CSV) (see: genrekit extract --help)")
     scan = load_source(args.audio_dir, manifest=args.manifest, fma_metadata=args.fma_metadata,
                        subset=args.fma_subset)
     if scan.missing and not args.manifest:  # a manifest's missing files are tracks: recorded failures
