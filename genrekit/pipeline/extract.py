@@ -513,6 +513,7 @@ def extract(
     report = ExtractReport(store=store_dir, n_tracks=len(tracks))
 
     lock = StoreLock(store_dir).acquire()
+    index = None
     try:
         for stale in store_dir.glob("*" + TMP_SUFFIX):  # left by a killed run; we hold the lock
             stale.unlink(missing_ok=True)
@@ -561,6 +562,7 @@ def extract(
             raise
         for stale in store_dir.glob("*" + TMP_SUFFIX):  # the shard in progress; finished ones stay
             stale.unlink(missing_ok=True)
+        _index_finished_shards(store_dir, index)
         raise StoreError(f"disk full while writing the store {store_dir}: finished shards kept; "
                          f"free space and run again to resume") from e
     finally:
@@ -620,6 +622,24 @@ def _run_local(tasks: list[dict], store_dir: Path, config: FeatureConfig, merger
     finally:
         bar.close()
     merger.flush(force=True)
+
+
+def _index_finished_shards(store_dir: Path, index: dict | None):
+    """After a full disk, list every finished shard in ``index.json``, so the store verifies clean.
+
+    Those are the shards merged into ``index`` but not written yet (the index is rewritten at
+    most every :data:`INDEX_WRITE_SECONDS`) and those a worker finished after the run stopped
+    listening. The temporary files are gone by now, which usually frees the few kB this needs;
+    if the disk is still full the old index stays (readers reconcile it with the shards).
+    """
+    try:
+        if index is not None:
+            write_index(store_dir, index)
+        full, changed = load_index(store_dir)
+        if changed:
+            write_index(store_dir, full)
+    except (OSError, RuntimeError, GenrekitError):
+        pass
 
 
 def _no_space(e: BaseException) -> bool:
