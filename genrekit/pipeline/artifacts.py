@@ -151,13 +151,22 @@ def key_id(key: bytes) -> str:
 
 
 def _read_key(p: Path) -> bytes:
-    st = p.stat()
-    if st.st_mode & 0o026:
-        raise ParameterError(f"genrekit's model key {p} can be changed or read by other users (mode "
-                             f"{stat.S_IMODE(st.st_mode):04o}), who could then make model artifacts this account "
-                             f"loads: chmod 600 {p}")
+    """The key in ``p`` (FileNotFoundError when there is none); refuses one others may read or change."""
     try:
-        key = bytes.fromhex(p.read_text().strip())
+        st = p.stat()
+        if not stat.S_ISREG(st.st_mode):
+            raise ParameterError(f"genrekit's model key {p} is not a regular file; set {KEY_ENV}=FILE to a key file")
+        if st.st_mode & 0o026:
+            raise ParameterError(f"genrekit's model key {p} can be changed or read by other users (mode "
+                                 f"{stat.S_IMODE(st.st_mode):04o}), who could then make model artifacts this "
+                                 f"account loads: chmod 600 {p}")
+        text = p.read_text(encoding="ascii", errors="replace")
+    except FileNotFoundError:
+        raise
+    except OSError as e:
+        raise ParameterError(f"cannot read genrekit's model key {p} ({e.strerror or e})") from None
+    try:
+        key = bytes.fromhex(text.strip())
     except ValueError:
         key = b""
     if len(key) < 16:
