@@ -19,7 +19,8 @@ from genrekit.cache.store import FeatureStore, load_index  # noqa: E402
 from genrekit.cli import main  # noqa: E402
 from genrekit.errors import ParameterError, StoreError  # noqa: E402
 from genrekit.features import FeatureConfig  # noqa: E402
-from genrekit.pipeline.extraction.run import extract, plan  # noqa: E402
+from genrekit.pipeline.extraction.plan import plan  # noqa: E402
+from genrekit.pipeline.extraction.run import extract  # noqa: E402
 from genrekit.pipeline.extraction.sources import scan_folder  # noqa: E402
 from tests.audio_helpers import write_collection  # noqa: E402
 
@@ -229,7 +230,8 @@ def test_worker_that_does_not_share_the_store_is_named(worker_has_a_store_dir, a
 def test_a_redundant_shard_from_a_batch_computed_twice_is_dropped(audio, client, tmp_path):
     """A batch whose result died with its worker after the shard was renamed runs again; the
     client keeps one shard per file."""
-    from genrekit.pipeline.extraction.cluster import _drop_redundant_shards, extract_batch
+    from genrekit.pipeline.extraction.dask_executor import extract_batch
+    from genrekit.pipeline.extraction.merge import drop_redundant_shards
 
     store = tmp_path / "store"
     extract(tracks(audio), store, CONFIG, executor="dask", scheduler=client, batch_size=8, progress=False)
@@ -239,12 +241,12 @@ def test_a_redundant_shard_from_a_batch_computed_twice_is_dropped(audio, client,
     tasks, *_ = plan(tracks(audio)[:8], {}, {}, retry_failed=True)
     twin = extract_batch(tasks, str(store), CONFIG.to_json())
     run_ids = {t.id for t in tracks(audio)}
-    _drop_redundant_shards(store, index, CONFIG.hash(), run_ids)
+    drop_redundant_shards(store, index, CONFIG.hash(), run_ids)
     (shard,) = twin.shards
     assert not (store / shard).exists() and len(index["shards"]) == n_shards
     # a shard holding anything else is kept and indexed, never lost
     twin = extract_batch(tasks, str(store), CONFIG.to_json())
-    _drop_redundant_shards(store, index, CONFIG.hash(), run_ids - {tasks[0]["id"]})
+    drop_redundant_shards(store, index, CONFIG.hash(), run_ids - {tasks[0]["id"]})
     (shard,) = twin.shards
     assert (store / shard).exists() and shard in index["shards"]
 

@@ -86,7 +86,7 @@ def test_workers_write_shards_of_at_most_shard_size_files(tmp_path):
 
 
 def test_batches_shrink_towards_the_end_of_a_parallel_run():
-    from genrekit.pipeline.extraction.run import batches_of
+    from genrekit.pipeline.extraction.plan import batches_of
 
     tasks = [{"id": str(i)} for i in range(2000)]
     sizes = [len(b) for b in batches_of(tasks, 64, workers=2)]
@@ -303,7 +303,7 @@ def test_cli_max_minutes(collection, tmp_path, capsys):
 
 def test_a_worker_killed_by_the_system_is_a_clear_error_and_finished_work_is_kept(collection, tmp_path,
                                                                                     monkeypatch, capsys):
-    import genrekit.pipeline.extraction.run as ex
+    import genrekit.pipeline.extraction.worker as ex
     from tests.pipeline.killer import extract_one_or_die
 
     sf.write(collection / "low" / "zz-doomed.wav", tone(200.0, 2.0), 22050)
@@ -337,7 +337,7 @@ def test_downmix_is_the_channel_mean(channels):
 def test_extraction_processes_keep_freed_memory_on_glibc():
     import platform
 
-    from genrekit.pipeline.extraction.run import keep_freed_memory
+    from genrekit.pipeline.extraction.worker import keep_freed_memory
 
     if platform.libc_ver()[0] != "glibc":
         pytest.skip("mallopt tuning applies to glibc only")

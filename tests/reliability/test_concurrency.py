@@ -37,7 +37,7 @@ def clean(audio, tmp_path_factory):
 #: however fast the machine (the features are the real ones).
 PACED = r"""
 import sys, time
-import genrekit.pipeline.extraction.run as ex
+import genrekit.pipeline.extraction.worker as ex
 
 real = ex.extract_one
 
@@ -72,7 +72,7 @@ def _wait_for(pred, proc, timeout=120.0):
 #: the store's lock for as long as the test needs, however slow the machine.
 HOLD = r"""
 import os, sys, time
-import genrekit.pipeline.extraction.run as ex
+import genrekit.pipeline.extraction.worker as ex
 
 go, argv = sys.argv[1], sys.argv[2:]
 real, n = ex.extract_one, [0]

@@ -152,7 +152,7 @@ def test_sigkill_at_a_random_moment_with_two_workers(seed, audio, clean, tmp_pat
 #: Runs ``genrekit extract`` with every file taking at least 0.3 s (batches stay in flight).
 SLOW_DRIVER = r"""
 import sys
-import genrekit.pipeline.extraction.run as ex
+import genrekit.pipeline.extraction.worker as ex
 from tests.pipeline.killer import extract_one_slowly
 
 ex.extract_one = extract_one_slowly
@@ -191,7 +191,7 @@ def _enospc_h5py_style():
 
 def _inject(monkeypatch, site):
     """Make the store writer fail with ENOSPC at ``site``, after the first shard is finished."""
-    import genrekit.pipeline.extraction.run as ex
+    import genrekit.pipeline.extraction.merge as ex
 
     count = {"tracks": 0, "closes": 0, "closed": 0}
     real_add, real_append, real_close, real_wi = (ShardWriter.add_track, ShardWriter._append,
