@@ -116,9 +116,6 @@ def _parse_attribute(rest: str) -> tuple[str, str, list | None]:
                       "string, date or {{nominal values}})")
 
 
-def _read_arff(path: Path) -> tuple[list[_Column], list[str], str | None]:
-    text, note = _read_text(path)
-    notes = [note] if note else []
 def _parse_header(lines: list[str], path: Path) -> tuple[str | None, list[tuple[str, str, list | None]], int]:
     """``(relation, attributes, line number of @data)`` from the lines before the data."""
     attrs: list[tuple[str, str, list | None]] = []

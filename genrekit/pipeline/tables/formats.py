@@ -99,6 +99,8 @@ def read_columns(path: Path, format: str | None = None) -> RawTable:
 
 # ---------------------------------------------------------------------------- CSV
 def read_csv(path: Path) -> tuple[list[RawColumn], list[str]]:
+    """``(columns, notes)`` of a CSV file: a header row names the columns; the separator is the
+    one (``,`` ``;`` tab) the header has most of (``.tsv``/``.tab``: tab)."""
     text, note = read_text(path)
     notes = [note] if note else []
     first = text.split("\n", 1)[0]
@@ -129,6 +131,7 @@ def read_csv(path: Path) -> tuple[list[RawColumn], list[str]]:
 
 # ---------------------------------------------------------------------------- Parquet
 def read_parquet(path: Path) -> tuple[list[RawColumn], list[str]]:
+    """``(columns, notes)`` of a Parquet file: integer and floating columns are numeric."""
     pa, pq = require_pyarrow()
     try:
         table = pq.read_table(path)

@@ -128,6 +128,7 @@ class Table:
 
 # ============================================================================ roles
 def _find(cols: list[RawColumn], wanted: str) -> RawColumn | None:
+    """The column named ``wanted`` exactly, else the one column named so case-insensitively."""
     for c in cols:
         if c.name == wanted:
             return c
@@ -266,6 +267,7 @@ def _feature_columns(raw: RawTable, used: list) -> tuple[np.ndarray, list, dict,
 
 
 def _check_unique_ids(ids: np.ndarray, raw: RawTable) -> None:
+    """Raise on an id that appears twice (with a hint when the table looks frame-level)."""
     uniq, counts = np.unique(ids.astype(str), return_counts=True)
     if (counts > 1).any():
         k = int(np.argmax(counts))
