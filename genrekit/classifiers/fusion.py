@@ -29,14 +29,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, TransformerMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, TransformerMixin, _fit_context, clone
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import VotingClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
+
+from genrekit.classifiers.params import at_least
 
 #: The fusion modes the runner knows (``--fusion``).
 FUSIONS = ("early", "late")
@@ -139,10 +142,13 @@ class SelectColumns(TransformerMixin, BaseEstimator):
     stop : int or None, default=None
     """
 
+    _parameter_constraints: dict = {"start": [at_least(0)], "stop": [at_least(1), None]}
+
     def __init__(self, start=0, stop=None):
         self.start = start
         self.stop = stop
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         X = validate_data(self, X, ensure_all_finite="allow-nan")
         stop = X.shape[1] if self.stop is None else self.stop
@@ -184,10 +190,13 @@ class BlockScaler(TransformerMixin, BaseEstimator):
     n_features_in_ : int
     """
 
+    _parameter_constraints: dict = {"blocks": [list, tuple, None], "balance": ["boolean"]}
+
     def __init__(self, blocks=None, balance=True):
         self.blocks = blocks
         self.balance = balance
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         X = validate_data(self, X, dtype=[np.float64, np.float32])
         sl = block_slices(self.blocks, X.shape[1])
@@ -237,6 +246,12 @@ class LateFusionClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     n_features_in_ : int
     """
 
+    _parameter_constraints: dict = {
+        "estimator": [HasMethods(["fit", "predict_proba"])],
+        "blocks": [list, tuple, None],
+        "weights": ["array-like", None],
+    }
+
     def __init__(self, estimator=None, blocks=None, weights=None):
         self.estimator = estimator
         self.blocks = blocks
@@ -250,6 +265,7 @@ class LateFusionClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             raise ValueError(f"weights must be {n_blocks} non-negative numbers, not all 0; got {self.weights!r}")
         return w / w.sum()
 
+    @_fit_context(prefer_skip_nested_validation=False)  # the inner estimator checks its own
     def fit(self, X, y):
         """Fit one clone of ``estimator`` per block.
 
@@ -262,11 +278,6 @@ class LateFusionClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         -------
         self
         """
-        if self.estimator is None:
-            raise ValueError("estimator is None; pass a classifier with predict_proba")
-        if not hasattr(self.estimator, "predict_proba"):
-            raise ValueError(f"late fusion averages class probabilities, and {type(self.estimator).__name__} "
-                             "has no predict_proba")
         X, y = validate_data(self, X, y)
         check_classification_targets(y)
         sl = block_slices(self.blocks, X.shape[1])
