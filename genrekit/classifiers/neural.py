@@ -205,14 +205,18 @@ class _TorchHead(ClassifierMixin, BaseEstimator):
             return torch.device("cpu")
 
     # ------------------------------------------------------------------ shared fit
-    def _fit_network(self, module_kwargs, train_ds, valid_ds, y_valid, *, device, seed, pad_to=0):
+    def _fit_network(self, module_kwargs, train_ds, valid_ds, y_valid, *, device, seed, pad_to=0,
+                     drop_single=False):
         import torch
 
         from genrekit.classifiers.torch_heads import build_network, make_loader, train
 
         nw = int(self.num_workers)
-        loader = make_loader(train_ds, batch_size=int(self.batch_size), shuffle=True, device=device,
-                             num_workers=nw, seed=seed, pad_to=pad_to)
+        bs = int(self.batch_size)
+        # a last batch of one row cannot be batch-normalised: drop it (each epoch drops another row)
+        drop_last = drop_single and len(train_ds) > bs and len(train_ds) % bs == 1
+        loader = make_loader(train_ds, batch_size=bs, shuffle=True, device=device,
+                             num_workers=nw, seed=seed, pad_to=pad_to, drop_last=drop_last)
         cuda = [device.index or 0] if device.type == "cuda" else []
         # seeded, without touching the caller's RNG state
         with torch.random.fork_rng(devices=cuda), _TorchThreads(self.n_threads):
@@ -263,7 +267,8 @@ class _TorchHead(ClassifierMixin, BaseEstimator):
 
     def predict(self, X) -> np.ndarray:
         """The class with the highest mean segment log-probability."""
-        return self.classes_[np.argmax(self.predict_log_proba(X), axis=1)]
+        log_proba = self.predict_log_proba(X)  # first: an unfitted head raises NotFittedError
+        return self.classes_[np.argmax(log_proba, axis=1)]
 
     def _targets(self, y):
         y = column_or_1d(np.asarray(y), warn=True)
@@ -358,12 +363,15 @@ class TorchMLPClassifier(_TorchHead):
         self.scale_ = np.where(sd > 1e-8, sd, 1.0).astype(np.float32)
         Z = (X - self.mean_) / self.scale_
         tr, va = carve_validation(y_idx, groups, float(self.validation_fraction), seed)
+        if len(tr) < 2:
+            raise ValueError(f"{type(self).__name__} needs at least 2 training rows (batch normalisation), "
+                             f"got {len(tr)} sample")
         train_ds = RowDataset(Z[tr], y_idx[tr], noise=float(self.noise) if self.augment else 0.0, seed=seed)
         valid_ds = RowTracks(Z[va]) if len(va) else None
         kwargs = {"in_dims": X.shape[1], "n_classes": len(self.classes_),
                   "hidden": tuple(int_list(self.hidden, "hidden")), "dropout": float(self.dropout)}
         self.n_train_tracks_, self.n_valid_tracks_ = len(tr), len(va)
-        return self._fit_network(kwargs, train_ds, valid_ds, y_idx[va], device=device, seed=seed)
+        return self._fit_network(kwargs, train_ds, valid_ds, y_idx[va], device=device, seed=seed, drop_single=True)
 
     def _predict_dataset(self, X):
         from genrekit.classifiers.torch_heads import RowTracks
