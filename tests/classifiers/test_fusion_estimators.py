@@ -35,12 +35,13 @@ def _late_reference(estimator, blocks, weights, Xtr, ytr, Xte):
     return out / out.sum(axis=1, keepdims=True)
 
 
-CASES = [([("a", 4), ("b", 5)], None), ([("a", 2), ("b", 3), ("c", 4)], None),
-         ([("a", 2), ("b", 3), ("c", 4)], [1, 2, 3.5]), ([("a", 4), ("b", 5)], [1, 0])]
+CASES = [([("a", 4), ("b", 5)], None), ([("a", 2), ("b", 3), ("c", 4)], None), ([("a", 4), ("b", 5)], [1, 0])]
+#: every model on three blocks of uneven widths and weights; logistic regression on the other cases
+LATE = ([(name, [("a", 2), ("b", 3), ("c", 4)], [1, 2, 3.5]) for name in ("logreg", "svm", "knn", "gmm", "rf")]
+        + [("logreg", blocks, weights) for blocks, weights in CASES])
 
 
-@pytest.mark.parametrize("name", ["logreg", "svm", "knn", "gmm", "rf"])
-@pytest.mark.parametrize("blocks, weights", CASES)
+@pytest.mark.parametrize("name, blocks, weights", LATE)
 def test_late_fusion_probabilities_equal_the_weighted_block_average(name, blocks, weights):
     X, y = _task()
     est = make_model(name, {"n_estimators": 10} if name == "rf" else None, random_state=0)

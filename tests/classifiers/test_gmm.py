@@ -13,6 +13,7 @@ from genrekit.classifiers.classic import CVCalibratedClassifier
 from genrekit.classifiers.gmm import BagOfFramesGMM, GMMClassifier
 
 
+@pytest.mark.slow
 @parametrize_with_checks([GMMClassifier(random_state=0), CVCalibratedClassifier(SVC(), random_state=0)])
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)

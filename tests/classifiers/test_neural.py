@@ -280,6 +280,7 @@ def test_dataloader_workers_read_the_store_themselves_with_identical_results(log
     np.testing.assert_allclose(a, b, atol=1e-6)  # random crops and masks do not depend on the workers
 
 
+@pytest.mark.slow
 def test_benchmark_puts_neural_heads_on_the_leaderboard_with_learning_curves(logmel_store, tmp_path):
     out = tmp_path / "run"
     res = run_benchmark(logmel_store, "mlp,cnn1d,logreg", split="group-kfold:2", out=out, workers=1,
@@ -316,6 +317,7 @@ def test_benchmark_reads_other_frame_features_when_asked(synthetic_store, tmp_pa
         run_benchmark(synthetic_store, "mlp", out=tmp_path / "c", workers=1, progress=False, device="tpu")
 
 
+@pytest.mark.slow
 def test_saved_heads_predict_new_audio_with_a_timeline(tmp_path, capsys):
     root = write_collection(tmp_path / "audio", n_per_label=4, seconds=2.0)
     config = FeatureConfig(n_mels=32, features=("logmel", "mfcc", "rms"))

@@ -116,6 +116,7 @@ def _rerun_completes(audio, store, clean, done_before, capsys):
     assert verify_store(store).ok
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("point", list(POINTS))
 def test_sigkill_at_an_exact_step_then_rerun_equals_a_clean_run(point, audio, clean, tmp_path, capsys):
     store = tmp_path / "store"
@@ -144,6 +145,7 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2])
 def test_sigkill_at_a_random_moment_with_two_workers(seed, audio, clean, tmp_path, capsys):
     """Every file takes at least 0.3 s (SLOW_DRIVER), so the 8 files keep 2 workers busy for 1.2 s
@@ -167,6 +169,7 @@ def test_sigkill_at_a_random_moment_with_two_workers(seed, audio, clean, tmp_pat
     _rerun_completes(audio, store, clean, done_before, capsys)
 
 
+@pytest.mark.slow
 def test_ctrl_c_with_two_workers_keeps_finished_shards_without_a_traceback(audio, clean, tmp_path, capsys):
     store = tmp_path / "store"
     args = [c if c != "1" else "2" for c in extract_cmd(audio, store)[3:]]  # --workers 2
