@@ -90,6 +90,7 @@ def assert_same_store(store, reference):
 
 
 # ------------------------------------------------------------------------------------ results
+@pytest.mark.slow
 def test_dask_store_equals_local_store_and_reruns_skip_across_backends(audio, reference, client, tmp_path):
     store = tmp_path / "store"
     rep = extract(tracks(audio), store, CONFIG, executor="dask", scheduler=client, batch_size=4, progress=False)
@@ -115,6 +116,7 @@ def _holds_shard_open(pid, store):
         return False
 
 
+@pytest.mark.slow
 def test_worker_killed_mid_batch_costs_only_its_batch(audio, reference, client, tmp_path):
     store = tmp_path / "store"
     victim = sorted(client.run(os.getpid).values())[0]
@@ -152,6 +154,7 @@ def _extract_cmd(audio, store):
             "--workers", "2", "--batch-size", "2", "--features", FEATURES, "--no-progress"]
 
 
+@pytest.mark.slow
 def test_killed_client_leaves_finished_shards_and_the_rerun_resumes(audio, reference, client, tmp_path):
     store = tmp_path / "store"
     # The client, its local cluster's nannies and workers: one process group, all SIGKILLed.
@@ -186,6 +189,7 @@ def _group_alive(pgid):
         return False
 
 
+@pytest.mark.slow
 def test_relative_paths_mean_what_they_mean_to_the_client(audio, reference, client, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the workers' working directory is another one
     assert set(client.run(os.getcwd).values()) != {str(tmp_path)}
@@ -200,6 +204,7 @@ def test_relative_paths_mean_what_they_mean_to_the_client(audio, reference, clie
 
 
 # ------------------------------------------------------------------------------------ shared storage
+@pytest.mark.slow
 @pytest.mark.parametrize("worker_has_a_store_dir", [False, True], ids=["missing-there", "other-dir-there"])
 def test_worker_that_does_not_share_the_store_is_named(worker_has_a_store_dir, audio, client, tmp_path, monkeypatch):
     # /proc/self/cwd/store names a different directory in every process whose working directory
@@ -227,6 +232,7 @@ def test_worker_that_does_not_share_the_store_is_named(worker_has_a_store_dir, a
     assert not (there / "store").exists() or not list((there / "store").iterdir())
 
 
+@pytest.mark.slow
 def test_a_redundant_shard_from_a_batch_computed_twice_is_dropped(audio, client, tmp_path):
     """A batch whose result died with its worker after the shard was renamed runs again; the
     client keeps one shard per file."""
@@ -252,6 +258,7 @@ def test_a_redundant_shard_from_a_batch_computed_twice_is_dropped(audio, client,
 
 
 # ------------------------------------------------------------------------------------ CLI
+@pytest.mark.slow
 def test_cli_extract_on_a_running_scheduler(audio, reference, client, tmp_path, capsys):
     store = tmp_path / "store"
     rc = main(["extract", str(audio), "--store", str(store), "--backend", "dask", "--scheduler",
@@ -297,6 +304,7 @@ def test_without_distributed_the_error_says_how_to_install_it(audio, tmp_path, m
 
 
 # ------------------------------------------------------------------------------------ benchmark
+@pytest.mark.slow
 def test_cli_benchmark_on_dask_predicts_what_the_local_run_predicts(reference, client, tmp_path, capsys):
     pytest.importorskip("genrekit.pipeline.evaluation.runner")
     common = ["benchmark", "--store", str(reference), "--models", "svm,knn", "--no-progress"]

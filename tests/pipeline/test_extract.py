@@ -58,6 +58,7 @@ def test_store_round_trip_matches_direct_computation(collection, tmp_path):
     assert sorted(row.id for row, _ in fs.iter_frames(["rms"])) == [r.id for r in fs.tracks]
 
 
+@pytest.mark.slow
 def test_parallel_equals_serial(collection, tmp_path):
     tracks = scan_folder(collection).tracks
     extract(tracks, tmp_path / "s1", SMALL, workers=1, progress=False)
@@ -74,6 +75,7 @@ def test_parallel_equals_serial(collection, tmp_path):
             np.testing.assert_array_equal(v, b.frames(r.id)[k])
 
 
+@pytest.mark.slow
 def test_workers_write_shards_of_at_most_shard_size_files(tmp_path):
     root = tmp_path / "audio"
     for i in range(24):

@@ -272,6 +272,7 @@ def test_a_non_finite_summary_is_refused_whatever_the_cause(tmp_path, monkeypatc
 LONG_SECONDS = 600
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="measures memory through Linux /proc")
 def test_a_ten_minute_file_is_extracted_in_bounded_memory(tmp_path):
     """Decoding streams blocks; the whole extraction of 10 min of 44.1 kHz stereo stays well under 2 GiB."""

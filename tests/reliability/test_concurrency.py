@@ -89,6 +89,7 @@ sys.exit(main(argv))
 """
 
 
+@pytest.mark.slow
 def test_second_extract_is_refused_naming_the_first(audio, clean, tmp_path):
     store, go = tmp_path / "store", tmp_path / "GO"
     cmd = extract_cmd(audio, store)
@@ -112,6 +113,7 @@ def test_second_extract_is_refused_naming_the_first(audio, clean, tmp_path):
     assert again.returncode == 0 and f"0 extracted, {N_TRACKS} skipped as cached" in again.stdout
 
 
+@pytest.mark.slow
 def test_readers_during_an_extract_see_only_finished_shards(audio, clean, tmp_path):
     store = tmp_path / "store"
     reference = {r.id: i for i, r in enumerate(clean.tracks)}

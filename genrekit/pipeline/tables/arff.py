@@ -4,6 +4,12 @@
 (kept as text); ``%`` comments, quoted values with backslash escapes, ``?`` for missing, sparse rows
 ``{index value, …}`` (columns not listed are 0) and trailing instance weights ``{w}`` (ignored, with
 a note). Errors name the file and the line.
+
+Not liac-arff (which scikit-learn vendors): it refuses ARFF that Weka writes and this reader
+documents -- ``date`` attributes, instance weights (``, {0.5}``) and ``%`` comments after a
+declaration or a row -- and names neither the attribute nor the value of a bad number. Where both
+read a file they agree (tests/pipeline/test_arff.py). liac-arff parses ~3x faster (0.27 vs 0.78 s
+for 1,000 rows x 519 columns), which a table read once per benchmark does not feel.
 """
 
 from __future__ import annotations
