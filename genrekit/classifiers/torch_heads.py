@@ -511,6 +511,45 @@ class WarmupCosine:
         return self.floor + (1 - self.floor) * 0.5 * (1 + math.cos(math.pi * p))
 
 
+def _train_step(module, x, lengths, y, *, device, opt, sched, scaler, mixup, rng, perm_gen, amp):
+    """One optimiser step on one batch (mixup drawn from ``rng``/``perm_gen``); ``(loss sum, correct)``."""
+    x = x.to(device, non_blocking=True)
+    lengths_d = lengths.to(device, non_blocking=True)
+    y = y.to(device, non_blocking=True)
+    y_b, lam = None, 1.0
+    if mixup and mixup > 0 and len(y) > 1:
+        lam = float(rng.beta(mixup, mixup))
+        perm = torch.randperm(len(y), generator=perm_gen).to(device)
+        x = lam * x + (1 - lam) * x[perm]
+        lengths_d = torch.maximum(lengths_d, lengths_d[perm])
+        y_b = y[perm]
+    with _autocast(device, amp):
+        logits = module(x, lengths_d)
+    loss_each = _soft_ce(logits, y, y_b, lam)
+    loss = loss_each.mean()
+    opt.zero_grad(set_to_none=True)
+    if scaler is not None:
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+    else:
+        loss.backward()
+        opt.step()
+    sched.step()
+    with torch.no_grad():
+        target = y if lam >= 0.5 or y_b is None else y_b
+        return float(loss_each.sum()), float((logits.argmax(1) == target).sum())
+
+
+def _validate(module, valid, *, device, amp) -> tuple[float, float]:
+    """Validation loss (mean cross-entropy of the windows) and per-track accuracy."""
+    vds, y_track, vbs, vworkers = valid
+    per_track = evaluate_tracks(module, vds, device=device, amp=amp, batch_size=vbs, num_workers=vworkers)
+    loss = float(np.concatenate([-lp[:, y] for lp, y in zip(per_track, y_track)]).mean())
+    tl = np.stack([lp.mean(axis=0) for lp in per_track])
+    return loss, float((tl.argmax(1) == y_track).mean())
+
+
 def train(module, train_loader, *, device, epochs: int, lr: float, weight_decay: float, patience: int | None,
           mixup: float, seed: int, amp: bool, valid=None, progress: bool = False, desc: str = "train"):
     """AdamW + warm-up/cosine schedule, optional mixup, early stopping on validation loss.
@@ -550,46 +589,16 @@ def train(module, train_loader, *, device, epochs: int, lr: float, weight_decay:
         bar = tqdm(train_loader, desc=f"{desc} epoch {epoch}/{epochs}", leave=False, disable=not progress,
                    file=sys.stderr, dynamic_ncols=True)
         for x, lengths, y in bar:
-            x = x.to(device, non_blocking=True)
-            lengths_d = lengths.to(device, non_blocking=True)
-            y = y.to(device, non_blocking=True)
-            y_b, lam = None, 1.0
-            if mixup and mixup > 0 and len(y) > 1:
-                lam = float(rng.beta(mixup, mixup))
-                perm = torch.randperm(len(y), generator=perm_gen).to(device)
-                x = lam * x + (1 - lam) * x[perm]
-                lengths_d = torch.maximum(lengths_d, lengths_d[perm])
-                y_b = y[perm]
-            with _autocast(device, amp):
-                logits = module(x, lengths_d)
-            loss_each = _soft_ce(logits, y, y_b, lam)
-            loss = loss_each.mean()
-            opt.zero_grad(set_to_none=True)
-            if scaler is not None:
-                scaler.scale(loss).backward()
-                scaler.step(opt)
-                scaler.update()
-            else:
-                loss.backward()
-                opt.step()
-            sched.step()
-            with torch.no_grad():
-                pred = logits.argmax(1)
-                target = y if lam >= 0.5 or y_b is None else y_b
-                tot_correct += float((pred == target).sum())
-                tot_loss += float(loss_each.sum())
-                tot_n += len(y)
+            loss_sum, correct = _train_step(module, x, lengths, y, device=device, opt=opt, sched=sched,
+                                            scaler=scaler, mixup=mixup, rng=rng, perm_gen=perm_gen, amp=amp)
+            tot_loss, tot_correct, tot_n = tot_loss + loss_sum, tot_correct + correct, tot_n + len(y)
             if progress:
                 bar.set_postfix(loss=f"{tot_loss / max(tot_n, 1):.3f}")
         bar.close()
         rec = {"epoch": epoch, "train_loss": tot_loss / max(tot_n, 1), "train_accuracy": tot_correct / max(tot_n, 1),
                "valid_loss": None, "valid_accuracy": None, "lr": float(opt.param_groups[0]["lr"])}
         if valid is not None:
-            vds, y_track, vbs, vworkers = valid
-            per_track = evaluate_tracks(module, vds, device=device, amp=amp, batch_size=vbs, num_workers=vworkers)
-            rec["valid_loss"] = float(np.concatenate([-lp[:, y] for lp, y in zip(per_track, y_track)]).mean())
-            tl = np.stack([lp.mean(axis=0) for lp in per_track])
-            rec["valid_accuracy"] = float((tl.argmax(1) == y_track).mean())
+            rec["valid_loss"], rec["valid_accuracy"] = _validate(module, valid, device=device, amp=amp)
         rec["seconds"] = time.perf_counter() - t0
         history.append(rec)
         if progress:

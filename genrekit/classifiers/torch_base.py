@@ -1,0 +1,235 @@
+"""What every torch head shares, as a scikit-learn estimator: parameters stored in ``__init__`` and
+checked by ``_parameter_constraints``, seeding, the threads torch may use, the validation tracks
+carved for early stopping, and the fit / predict wiring around a network built in ``fit``.
+
+The heads themselves are in :mod:`genrekit.classifiers.neural`; the torch code they run is in
+:mod:`genrekit.classifiers.torch_heads` (imported only when a head is fitted or applied).
+"""
+
+from __future__ import annotations
+
+import warnings
+from numbers import Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d
+
+from genrekit.classifiers.params import DEVICE, at_least
+from genrekit.roles import fill_groups
+
+#: Bytes of training frames kept in memory by ``preload="auto"`` (beyond: read from the store each epoch).
+PRELOAD_BYTES = 1 << 30
+
+
+def default_frame_rate() -> float:
+    """Frames per second of the default feature config (``sr / hop_length``)."""
+    from genrekit.features.config import FeatureConfig
+
+    c = FeatureConfig()
+    return c.sr / c.hop_length
+
+
+def _seed_of(random_state) -> int:
+    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
+        return int(random_state)
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+def carve_validation(y: np.ndarray, groups, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Split training tracks into fit and validation tracks (indices), by track.
+
+    Grouped (no group on both sides) and stratified when ``groups`` are given and there are at
+    least three groups; stratified by label otherwise. No validation (all tracks fit) when
+    ``fraction`` is 0 or there are fewer than 8 tracks.
+    """
+    from sklearn.model_selection import (GroupShuffleSplit, ShuffleSplit, StratifiedGroupKFold,
+                                         StratifiedShuffleSplit)
+
+    n = len(y)
+    everything = np.arange(n)
+    if not fraction or n < 8:
+        return everything, everything[:0]
+    zeros = np.zeros(n)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # small classes: scikit-learn says so; we accept it
+        if groups is not None:
+            g = fill_groups(groups)
+            n_groups = len(set(g))
+            if n_groups >= 3:
+                k = int(min(n_groups, max(2, round(1 / fraction))))
+                try:
+                    tr, va = next(StratifiedGroupKFold(k, shuffle=True, random_state=seed).split(zeros, y, g))
+                except ValueError:  # every class smaller than k: grouped, not stratified
+                    tr, va = next(GroupShuffleSplit(1, test_size=fraction, random_state=seed).split(zeros, y, g))
+                if len(tr) and len(va):
+                    return np.sort(tr), np.sort(va)
+        n_val = max(1, int(round(fraction * n)))
+        _, counts = np.unique(y, return_counts=True)
+        if counts.min() >= 2 and n_val >= len(counts) and n - n_val >= len(counts):
+            splitter = StratifiedShuffleSplit(1, test_size=n_val, random_state=seed)
+            tr, va = next(splitter.split(zeros, y))
+        else:
+            tr, va = next(ShuffleSplit(1, test_size=n_val, random_state=seed).split(zeros))
+    return np.sort(tr), np.sort(va)
+
+
+class _TorchThreads:
+    """Context: torch uses ``n`` CPU threads inside (None: unchanged), restored on exit."""
+
+    def __init__(self, n):
+        self.n = n
+
+    def __enter__(self):
+        import torch
+
+        self.before = torch.get_num_threads()
+        if self.n is not None:
+            torch.set_num_threads(int(self.n))
+
+    def __exit__(self, *exc):
+        import torch
+
+        if self.n is not None:
+            torch.set_num_threads(self.before)
+
+
+class _TorchHead(ClassifierMixin, BaseEstimator):
+    """What every neural head shares: validation, seeding, devices, the training loop, pickling."""
+
+    #: Network name in :data:`genrekit.classifiers.torch_heads.NETWORKS`.
+    _network = ""
+
+    # ------------------------------------------------------------------ parameters
+    #: Checked by scikit-learn's ``_validate_params`` at the start of ``fit`` (``_fit_context``).
+    _parameter_constraints: dict = {
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [at_least(1)],
+        "max_epochs": [at_least(1)],
+        "patience": [at_least(1), None],
+        "validation_fraction": [Interval(Real, 0, 0.5, closed="both")],
+        "dropout": [Interval(Real, 0, 0.95, closed="both")],
+        "mixup": [Interval(Real, 0, None, closed="left")],
+        "num_workers": [at_least(0)],
+        "n_threads": [at_least(1), None],
+        "augment": ["boolean"],
+        "amp": ["boolean"],
+        "device": [DEVICE],
+        "verbose": [at_least(0)],
+        "random_state": ["random_state"],
+    }
+
+    # ------------------------------------------------------------------ pickling
+    def __getstate__(self):
+        state = super().__getstate__()
+        state = dict(state)
+        module = state.pop("module_", None)
+        if module is not None:
+            state["module_state_"] = {k: v.detach().to("cpu", copy=True) for k, v in module.state_dict().items()}
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        weights = state.pop("module_state_", None)
+        super().__setstate__(state)
+        if weights is not None:
+            from genrekit.classifiers.torch_heads import build_network
+
+            module = build_network(self._network, self.module_kwargs_)
+            module.load_state_dict(weights)
+            module.eval()
+            self.module_ = module
+
+    # ------------------------------------------------------------------ devices
+    def _fit_device(self):
+        from genrekit.classifiers.torch_heads import resolve_device
+
+        return resolve_device(self.device)
+
+    def _predict_device(self):
+        """The device to predict on: ``device``, or the CPU (with a warning) when it is not here."""
+        from genrekit.classifiers.torch_heads import resolve_device
+
+        try:
+            return resolve_device(self.device)
+        except ValueError as e:
+            import torch
+
+            warnings.warn(f"{e}; predicting on the CPU", RuntimeWarning, stacklevel=3)
+            return torch.device("cpu")
+
+    # ------------------------------------------------------------------ shared fit
+    def _fit_network(self, module_kwargs, train_ds, valid_ds, y_valid, *, device, seed, pad_to=0,
+                     drop_single=False):
+        import torch
+
+        from genrekit.classifiers.torch_heads import build_network, make_loader, train
+
+        nw = int(self.num_workers)
+        bs = int(self.batch_size)
+        # a last batch of one row cannot be batch-normalised: drop it (each epoch drops another row)
+        drop_last = drop_single and len(train_ds) > bs and len(train_ds) % bs == 1
+        loader = make_loader(train_ds, batch_size=bs, shuffle=True, device=device,
+                             num_workers=nw, seed=seed, pad_to=pad_to, drop_last=drop_last)
+        cuda = [device.index or 0] if device.type == "cuda" else []
+        # seeded, without touching the caller's RNG state
+        with torch.random.fork_rng(devices=cuda), _TorchThreads(self.n_threads):
+            torch.manual_seed(seed)
+            module = build_network(self._network, module_kwargs)
+            valid = None
+            if valid_ds is not None and len(valid_ds):
+                valid = (valid_ds, np.asarray(y_valid), int(self.batch_size), nw)
+            history, best = train(module, loader, device=device, epochs=int(self.max_epochs), lr=float(self.lr),
+                                  weight_decay=float(self.weight_decay), patience=self.patience,
+                                  mixup=float(self.mixup) if self.augment or self._network == "mlp" else 0.0,
+                                  seed=seed, amp=bool(self.amp), valid=valid, progress=bool(self.verbose),
+                                  desc=type(self).__name__)
+        module.eval()
+        self.module_ = module
+        self.module_kwargs_ = dict(module_kwargs)
+        self.history_ = history
+        self.best_epoch_ = int(best)
+        self.n_epochs_ = len(history)
+        self.device_ = str(device)
+        return self
+
+    def _window_log_proba(self, dataset):
+        from genrekit.classifiers.torch_heads import evaluate_tracks
+
+        device = self._predict_device()
+        self.module_.to(device)
+        with _TorchThreads(self.n_threads):
+            return evaluate_tracks(self.module_, dataset, device=device, amp=bool(self.amp),
+                                   batch_size=max(int(self.batch_size), 64), num_workers=int(self.num_workers))
+
+    # ------------------------------------------------------------------ predictions
+    def segment_log_proba(self, X) -> list[np.ndarray]:
+        """Log-probabilities of each track's segments: a list of ``(n_segments_i, n_classes)`` arrays."""
+        check_is_fitted(self, "module_")
+        return self._window_log_proba(self._predict_dataset(X))
+
+    def predict_log_proba(self, X) -> np.ndarray:
+        """Per track: the mean of its segments' log-probabilities, renormalised (columns: ``classes_``)."""
+        from scipy.special import logsumexp
+
+        m = np.stack([lp.mean(axis=0) for lp in self.segment_log_proba(X)])
+        return m - logsumexp(m, axis=1, keepdims=True)
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities per track (rows sum to 1), from the mean segment log-probability."""
+        return np.exp(self.predict_log_proba(X))
+
+    def predict(self, X) -> np.ndarray:
+        """The class with the highest mean segment log-probability."""
+        log_proba = self.predict_log_proba(X)  # first: an unfitted head raises NotFittedError
+        return self.classes_[np.argmax(log_proba, axis=1)]
+
+    def _targets(self, y):
+        y = column_or_1d(np.asarray(y), warn=True)
+        check_classification_targets(y)
+        self.classes_, y_idx = np.unique(y, return_inverse=True)
+        return y_idx
