@@ -219,8 +219,8 @@ def run_extract(args) -> int:
     if os.path.exists(args.store) and not os.path.isdir(args.store):
         raise ParameterError(f"--store {args.store} is a file; pass a directory path for the feature store")
     if args.audio_dir is None and not args.manifest:
-        raise ParameterError("give AUDIO_DIR, the folder of audio files (or --manifest CSV, whose paths are "
-                             "relative to the CSV)")
+        raise ParameterError("the following arguments are required: AUDIO_DIR, the folder of audio files "
+                             "(or --manifest CSV, whose paths are relative to the CSV) (see: genrekit extract --help)")
     scan = load_source(args.audio_dir, manifest=args.manifest, fma_metadata=args.fma_metadata,
                        subset=args.fma_subset)
     if scan.missing and not args.manifest:  # a manifest's missing files are tracks: recorded failures
@@ -518,9 +518,20 @@ def add_predict(sub):
         description=("Extract features of each file with the model's own feature config (the same code "
                      "as `extract`) and print the top genres with probabilities. A file that cannot be "
                      "read is reported and the rest are still predicted (exit code 1 if any failed). "
-                     "Models come from `genrekit benchmark --save-models` (OUT/models/<model>.joblib)."))
+                     "Models come from `genrekit benchmark --save-models` (OUT/models/<model>.joblib). "
+                     "A model artifact is code: loading it runs what its pickle holds. So genrekit checks "
+                     "the file's header, its SHA-256 and its signature under your genrekit key "
+                     "(made on your first save: $GENREKIT_MODEL_KEY, else ~/.config/genrekit/model-key) "
+                     "before unpickling, and loads only artifacts saved with that key; anything else, "
+                     "plain pickle/joblib files and models saved by an older genrekit included, is refused "
+                     "without being run. The signature is a shared-secret HMAC: anyone who can read your key "
+                     "can sign, so keep it private. Load only artifacts you or someone you trust saved."))
     p.add_argument("inputs", nargs="+", metavar="FILE_OR_DIR", help="audio files, or folders searched recursively")
-    p.add_argument("--model", required=True, metavar="ARTIFACT", help="a saved model (.joblib)")
+    p.add_argument("--model", required=True, metavar="ARTIFACT",
+                   help="a model saved by `genrekit benchmark --save-models` with your key (or a shared one)")
+    p.add_argument("--trust", action="store_true",
+                   help="also load an intact artifact saved with another genrekit key; it runs that file's code, "
+                        "so only for files from someone you trust (or share their key: GENREKIT_MODEL_KEY=FILE)")
     p.add_argument("--top-k", type=_positive_int, default=3, metavar="K", help="genres to show per file (default: 3)")
     p.add_argument("--segments", type=_positive_float, nargs="?", const=3.0, default=None, metavar="S",
                    help="also print a timeline: a prediction every S seconds (default S: 3)")
@@ -541,7 +552,7 @@ def run_predict(args) -> int:
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        artifact = load_artifact(args.model)
+        artifact = load_artifact(args.model, trust=args.trust)
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
     preds = []

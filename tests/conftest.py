@@ -10,6 +10,16 @@ import pytest
 
 from genrekit.cache.store import SCHEMA_VERSION, ShardWriter, TrackRow, write_index
 from genrekit.features import FeatureConfig, summary_vector
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _model_key(tmp_path_factory):
+    """Saved models are signed with a key made on the first save: the tests' own, not the user's."""
+    import os
+
+    if "GENREKIT_MODEL_KEY" not in os.environ:
+        os.environ["GENREKIT_MODEL_KEY"] = str(tmp_path_factory.mktemp("model-key") / "model-key")
+    yield
 from genrekit.pipeline.extraction.run import shard_writer_args
 
 

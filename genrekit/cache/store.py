@@ -130,8 +130,6 @@ class ShardWriter:
     def __init__(self, store_dir, *, config_json, config_hash, frame_dims, track_dims, summary_names,
                  genrekit_version, chunk_rows=2048, frame_compression="lzf", flush_bytes=32 << 20,
                  flush_rows=32):
-        import h5py
-
         self.store_dir = Path(store_dir)
         self.name = f"{SHARD_PREFIX}{time.time_ns():020d}-{uuid.uuid4().hex[:8]}{SHARD_SUFFIX}"
         self.tmp_path = self.store_dir / (self.name + TMP_SUFFIX)
@@ -156,7 +154,24 @@ class ShardWriter:
         # bottleneck. The small summary table uses gzip, readable by any HDF5 tool.
         fcomp = dict(compression=frame_compression, shuffle=True) if frame_compression else {}
         comp = dict(compression="gzip", compression_opts=4, shuffle=True)
-        f = self._f = h5py.File(self.tmp_path, "w", libver="latest")
+        # Every dataset stays open until close(): dropping an h5py handle flushes its chunks, and a
+        # flush that fails there (a full disk) is only printed by h5py, never raised, and leaves
+        # the shard damaged. Held open, chunks are written by calls that raise. No chunk cache
+        # (rdcc_nbytes=0): each append writes its chunks at once, as closing the handles after
+        # every append did, so memory stays as it was (a cache costs ~30 MB per open shard).
+        self._ds: dict = {}
+        self._f = None
+        try:
+            self._create(genrekit_version, config_json, config_hash, summary_names, chunk_rows, fcomp, comp)
+        except BaseException:
+            self.discard()
+            raise
+
+    def _create(self, genrekit_version, config_json, config_hash, summary_names, chunk_rows, fcomp, comp):
+        import h5py
+
+        ds = self._ds
+        f = self._f = h5py.File(self.tmp_path, "w", libver="latest", rdcc_nbytes=0)
         f.attrs["schema_version"] = SCHEMA_VERSION
         f.attrs["genrekit_version"] = genrekit_version
         f.attrs["config_json"] = config_json
@@ -165,27 +180,29 @@ class ShardWriter:
         s = _str_dtype()
         g = f.create_group("tracks")
         for k in TRACK_STR_FIELDS:
-            g.create_dataset(k, (0,), dtype=s, maxshape=(None,), chunks=(256,))
-        g.create_dataset("duration", (0,), dtype="f8", maxshape=(None,), chunks=(256,))
+            ds[f"tracks/{k}"] = g.create_dataset(k, (0,), dtype=s, maxshape=(None,), chunks=(256,))
+        ds["tracks/duration"] = g.create_dataset("duration", (0,), dtype="f8", maxshape=(None,), chunks=(256,))
         for k in TRACK_INT_FIELDS:
-            g.create_dataset(k, (0,), dtype="i8", maxshape=(None,), chunks=(256,))
+            ds[f"tracks/{k}"] = g.create_dataset(k, (0,), dtype="i8", maxshape=(None,), chunks=(256,))
         fr = f.create_group("frames")
-        fr.create_dataset("offsets", data=np.zeros(1, np.int64), maxshape=(None,), chunks=(256,))
+        ds["frames/offsets"] = fr.create_dataset("offsets", data=np.zeros(1, np.int64), maxshape=(None,),
+                                                 chunks=(256,))
         for k, d in self.frame_dims.items():
-            fr.create_dataset(k, (0, d), dtype="f4", maxshape=(None, d),
-                              chunks=(max(1, min(chunk_rows, (1 << 18) // d)), d), **fcomp)
+            ds[f"frames/{k}"] = fr.create_dataset(k, (0, d), dtype="f4", maxshape=(None, d),
+                                                  chunks=(max(1, min(chunk_rows, (1 << 18) // d)), d), **fcomp)
         tf = f.create_group("track_features")
         for k, d in self.track_dims.items():
-            tf.create_dataset(k, (0, d), dtype="f4", maxshape=(None, d), chunks=(256, d))
+            ds[f"track_features/{k}"] = tf.create_dataset(k, (0, d), dtype="f4", maxshape=(None, d), chunks=(256, d))
         sm = f.create_group("summary")
-        sm.create_dataset("matrix", (0, self.n_summary), dtype="f4", maxshape=(None, self.n_summary),
-                          chunks=(max(1, min(256, (1 << 18) // max(1, self.n_summary))), max(1, self.n_summary)), **comp)
-        sm.create_dataset("names", data=np.array(summary_names, dtype=object), dtype=s)
+        ds["summary/matrix"] = sm.create_dataset(
+            "matrix", (0, self.n_summary), dtype="f4", maxshape=(None, self.n_summary),
+            chunks=(max(1, min(256, (1 << 18) // max(1, self.n_summary))), max(1, self.n_summary)), **comp)
+        ds["summary/names"] = sm.create_dataset("names", data=np.array(summary_names, dtype=object), dtype=s)
         fl = f.create_group("failures")
         for k in FAILURE_STR_FIELDS:
-            fl.create_dataset(k, (0,), dtype=s, maxshape=(None,), chunks=(64,))
+            ds[f"failures/{k}"] = fl.create_dataset(k, (0,), dtype=s, maxshape=(None,), chunks=(64,))
         for k in FAILURE_INT_FIELDS:
-            fl.create_dataset(k, (0,), dtype="i8", maxshape=(None,), chunks=(64,))
+            ds[f"failures/{k}"] = fl.create_dataset(k, (0,), dtype="i8", maxshape=(None,), chunks=(64,))
 
     @staticmethod
     def _append(ds, values):
@@ -229,29 +246,28 @@ class ShardWriter:
         """Write the buffered tracks: one resize and one write per dataset, not per track."""
         if not self._pending:
             return
-        f = self._f
+        ds = self._ds
         items, self._pending, self._pending_bytes = self._pending, [], 0
-        g = f["tracks"]
         for k in TRACK_STR_FIELDS:
-            self._append(g[k], [it[0][k] for it in items])
-        self._append(g["duration"], np.array([it[1].duration for it in items], np.float64))
+            self._append(ds[f"tracks/{k}"], [it[0][k] for it in items])
+        self._append(ds["tracks/duration"], np.array([it[1].duration for it in items], np.float64))
         for k in TRACK_INT_FIELDS:
-            self._append(g[k], np.array([int(getattr(it[1], k)) for it in items], np.int64))
+            self._append(ds[f"tracks/{k}"], np.array([int(getattr(it[1], k)) for it in items], np.int64))
         for k in self.frame_dims:
-            self._append(f["frames"][k], np.concatenate([it[2][k] for it in items]))
+            self._append(ds[f"frames/{k}"], np.concatenate([it[2][k] for it in items]))
         ends = self._n_frames_total + np.cumsum([int(it[1].n_frames) for it in items])
         self._n_frames_total = int(ends[-1])
-        self._append(f["frames/offsets"], ends.astype(np.int64))
+        self._append(ds["frames/offsets"], ends.astype(np.int64))
         for k in self.track_dims:
-            self._append(f["track_features"][k], np.concatenate([it[3][k] for it in items]))
-        self._append(f["summary/matrix"], np.concatenate([it[4] for it in items]))
+            self._append(ds[f"track_features/{k}"], np.concatenate([it[3][k] for it in items]))
+        self._append(ds["summary/matrix"], np.concatenate([it[4] for it in items]))
 
     def add_failure(self, fail: FailureRow):
-        g = self._f["failures"]
+        ds = self._ds
         for k in FAILURE_STR_FIELDS:
-            self._append(g[k], [_text(getattr(fail, k) or "")])
+            self._append(ds[f"failures/{k}"], [_text(getattr(fail, k) or "")])
         for k in FAILURE_INT_FIELDS:
-            self._append(g[k], [int(getattr(fail, k))])
+            self._append(ds[f"failures/{k}"], [int(getattr(fail, k))])
         self.n_failures += 1
         self.failure_ids.append(fail.id)
 
@@ -264,38 +280,86 @@ class ShardWriter:
         return time.monotonic() - self.created
 
     def close(self) -> dict | None:
-        """Flush, fsync and rename into place. Returns the shard's index entry (None if empty)."""
+        """Flush, fsync and rename into place. Returns the shard's index entry (None if empty).
+
+        A failure (a full disk) discards the shard, then raises: no temporary file is left.
+        """
         if self._closed:
             return None
         try:
             self.flush()
-        finally:
-            self._closed = True
+            # Flush before closing: a failed flush leaves the file open and whole, to be discarded;
+            # a close that fails half-way (HDF5 flushes inside it too) leaves handles that crash.
+            self._f.flush()
             self._f.close()
-        if self.empty:
-            self.tmp_path.unlink(missing_ok=True)
-            return None
-        fd = os.open(self.tmp_path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        checksum = file_sha256(self.tmp_path)
-        final = self.store_dir / self.name
-        os.replace(self.tmp_path, final)
+            self._ds.clear()
+            self._closed = True
+            if self.empty:
+                self.tmp_path.unlink(missing_ok=True)
+                return None
+            fd = os.open(self.tmp_path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            checksum = file_sha256(self.tmp_path)
+            final = self.store_dir / self.name
+            os.replace(self.tmp_path, final)
+        except BaseException:
+            self.discard()
+            raise
         _fsync_dir(self.store_dir)
         return _entry(final, self.config_hash, self.ids, self.content_hashes, self.failure_ids, checksum)
 
     def discard(self):
-        """Drop the shard in progress (its tracks will be recomputed by the next run)."""
-        if not self._closed:
-            self._closed = True
-            try:
-                self._f.close()
-            except Exception:  # dropped anyway; a failing close (disk full) must not mask why
-                pass
-            finally:
-                self.tmp_path.unlink(missing_ok=True)
+        """Drop the shard in progress (its tracks will be recomputed by the next run).
+
+        Never writes to the store: what HDF5 still holds to write goes to an anonymous
+        in-memory file, so discarding on a full disk is quiet and closes the file for good.
+        """
+        self._closed = True
+        self._pending, self._pending_bytes = [], 0
+        f, self._f = self._f, None
+        if f is not None:
+            _close_without_writing(f)
+        self._ds.clear()  # (closed with the file: dropping them writes nothing)
+        self.tmp_path.unlink(missing_ok=True)
+
+
+def _close_without_writing(f):
+    """Close an h5py file whose pending writes must not (or cannot) reach its file.
+
+    HDF5 flushes its caches when a file is closed, and when that flush fails (ENOSPC) the file
+    stays open: h5py prints an ignored exception for every handle dropped later, and the
+    library may crash at exit. So the file's descriptor is pointed at a scratch file first
+    (``memfd_create`` where there is one), which every write succeeds on, and the close is
+    certain.
+    """
+    try:
+        if not f.id.valid:
+            return
+        fd = f.id.get_vfd_handle()
+    except Exception:  # not a POSIX-file driver, or already closed: close it as it is
+        fd = None
+    if isinstance(fd, int) and fd >= 0:
+        try:
+            if hasattr(os, "memfd_create"):
+                sink = os.memfd_create("genrekit-discarded-shard")
+                try:
+                    os.dup2(sink, fd)
+                finally:
+                    os.close(sink)
+            else:  # pragma: no cover - not Linux
+                import tempfile
+
+                with tempfile.TemporaryFile() as sink:
+                    os.dup2(sink.fileno(), fd)
+        except OSError:
+            pass
+    try:
+        f.close()
+    except Exception:  # the file is dropped anyway; a failing close must not mask why
+        pass
 
 
 def _fsync_dir(path: Path):

@@ -59,7 +59,7 @@ def test_extract_with_a_manifest_needs_no_audio_dir(audio, tmp_path, capsys):
                  "--features", "mfcc,rms", "--workers", "1", "--no-progress"]) == 0
     assert "8 extracted" in capsys.readouterr().out
     assert main(["extract", "--store", str(store), "--no-progress"]) == 2
-    assert "give AUDIO_DIR" in capsys.readouterr().err
+    assert "required: AUDIO_DIR" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("fmt, level", [("csv", "summary"), ("arff", "summary"), ("csv", "frames")])

@@ -19,12 +19,15 @@ Crash rules are the local backend's. A worker lost mid-batch leaves an orphan ``
 by the next run) and Dask runs the batch again; a batch whose finished result was lost with its
 worker is computed twice, and the client deletes the redundant shard at the end of the run. A
 killed client leaves every finished shard, which the next run finds on disk (the index is a cache
-of the shards) and skips.
+of the shards) and skips. A full disk is never retried: the batch discards its shard and returns
+:class:`DiskFull` instead of raising (no worker traceback, no new attempt), and the client stops
+the run with the local backend's one-line error.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import math
 import os
@@ -33,6 +36,7 @@ import sys
 import threading
 import uuid
 from pathlib import Path
+from typing import NamedTuple
 
 from genrekit import __version__
 from genrekit.cache.store import (
@@ -44,6 +48,7 @@ from genrekit.cache.store import (
 )
 from genrekit.errors import GenrekitError, ParameterError, StoreError
 from genrekit.features.config import FeatureConfig
+from genrekit.files import no_space
 from genrekit.pipeline.extraction.run import BatchResult, IndexMerger
 
 INSTALL_HINT = "pip install 'genrekit[distributed]'"
@@ -119,8 +124,15 @@ def probe_store(store_dir: str, token_name: str, token: str, sample: tuple[str, 
     return {"version": __version__, "problem": problem}
 
 
+class DiskFull(NamedTuple):
+    """What a batch returns when the store's disk is full (its shard discarded): retrying is pointless."""
+
+    worker: str
+    message: str
+
+
 def extract_batch(tasks: list[dict], store_dir: str, config_json: str, *,
-                  run_token: tuple[str, str] | None = None) -> BatchResult:
+                  run_token: tuple[str, str] | None = None) -> BatchResult | DiskFull:
     """Extract a batch of planned files on a worker into one new shard of the store.
 
     Parameters
@@ -137,8 +149,9 @@ def extract_batch(tasks: list[dict], store_dir: str, config_json: str, *,
 
     Returns
     -------
-    BatchResult
-        The shard's name and index entry (none when nothing was written), and the counts.
+    BatchResult or DiskFull
+        The shard's name and index entry (none when nothing was written), and the counts; or,
+        when the disk is full, :class:`DiskFull` (returned, not raised: Dask retries what raises).
     """
     from genrekit.pipeline.extraction.run import extract_batch as run_batch
 
@@ -147,7 +160,12 @@ def extract_batch(tasks: list[dict], store_dir: str, config_json: str, *,
         problem = _token_problem(Path(store_dir), *run_token)
         if problem is not None:
             raise _not_shared(worker, Path(store_dir), problem)
-    return run_batch(tasks, store_dir, config_json, worker=worker)
+    try:
+        return run_batch(tasks, store_dir, config_json, worker=worker)
+    except (OSError, RuntimeError) as e:  # h5py reports a failed write as either
+        if not no_space(e):
+            raise
+        return DiskFull(worker, f"{type(e).__name__}: {e}".splitlines()[0])
 
 
 # ------------------------------------------------------------------------------------ the client
@@ -308,12 +326,14 @@ def _run(client, distributed, batches, store_dir, config_json, run_token, config
     try:
         for fut in distributed.as_completed(list(futures), loop=client.loop):
             try:
-                res: BatchResult = fut.result()
+                res: BatchResult | DiskFull = fut.result()
             except distributed.KilledWorker as e:
                 raise GenrekitError(
                     f"a batch of {len(futures[fut])} files killed every worker that ran it ({e}); out of "
                     f"memory? Use a smaller --batch-size or --duration; finished shards are kept, run "
                     f"again to resume") from None
+            if isinstance(res, DiskFull):  # extract() removes the temporary files and says so in one line
+                raise OSError(errno.ENOSPC, f"{os.strerror(errno.ENOSPC)} (Dask worker {res.worker}: {res.message})")
             batch = futures.pop(fut)
             run_ids.update(t["id"] for t in batch)
             merger.add(res)

@@ -11,7 +11,6 @@ cluster (:mod:`genrekit.pipeline.extraction.cluster`).
 
 from __future__ import annotations
 
-import errno
 import functools
 import math
 import os
@@ -37,6 +36,7 @@ from genrekit.cache.store import (
     load_index,
     write_index,
 )
+from genrekit.files import no_space
 from genrekit.errors import AudioError, GenrekitError, ParameterError, StoreError
 from genrekit.features.config import FeatureConfig
 from genrekit.features.extract import compute_features, summary_names, summary_vector
@@ -547,6 +547,7 @@ def extract(
     report = ExtractReport(store=store_dir, n_tracks=len(tracks))
 
     lock = StoreLock(store_dir).acquire()
+    index = None
     try:
         for stale in store_dir.glob("*" + TMP_SUFFIX):  # left by a killed run; we hold the lock
             stale.unlink(missing_ok=True)
@@ -592,10 +593,11 @@ def extract(
         _run_local(tasks, store_dir, config, merger, workers=workers, backend=backend, shard_size=shard_size,
                    shard_seconds=shard_seconds, progress=progress)
     except (OSError, RuntimeError) as e:  # h5py reports a failed write as either
-        if not _no_space(e):
+        if not no_space(e):
             raise
         for stale in store_dir.glob("*" + TMP_SUFFIX):  # the shard in progress; finished ones stay
             stale.unlink(missing_ok=True)
+        _index_finished_shards(store_dir, index)
         raise StoreError(f"disk full while writing the store {store_dir}: finished shards kept; "
                          f"free space and run again to resume") from e
     finally:
@@ -657,12 +659,22 @@ def _run_local(tasks: list[dict], store_dir: Path, config: FeatureConfig, merger
     merger.flush(force=True)
 
 
-def _no_space(e: BaseException) -> bool:
-    """Whether ``e`` says the disk (or quota) is full; h5py puts the errno in its message."""
-    codes = (errno.ENOSPC, errno.EDQUOT)
-    text = str(e)
-    return (getattr(e, "errno", None) in codes or "No space left on device" in text
-            or any(f"errno = {c}," in text for c in codes))
+def _index_finished_shards(store_dir: Path, index: dict | None):
+    """After a full disk, list every finished shard in ``index.json``, so the store verifies clean.
+
+    Those are the shards merged into ``index`` but not written yet (the index is rewritten at
+    most every :data:`INDEX_WRITE_SECONDS`) and those a worker finished after the run stopped
+    listening. The temporary files are gone by now, which usually frees the few kB this needs;
+    if the disk is still full the old index stays (readers reconcile it with the shards).
+    """
+    try:
+        if index is not None:
+            write_index(store_dir, index)
+        full, changed = load_index(store_dir)
+        if changed:
+            write_index(store_dir, full)
+    except (OSError, RuntimeError, GenrekitError):
+        pass
 
 
 def install_sigterm_as_interrupt():

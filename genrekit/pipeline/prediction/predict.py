@@ -182,14 +182,14 @@ def _top(p: np.ndarray, classes, k: int) -> list[tuple[str, float]]:
 
 
 def predict(artifact, paths, *, top_k: int = 3, segments: float | None = None, workers: int | None = 1,
-            progress: bool = False, device: str | None = None):
+            progress: bool = False, device: str | None = None, trust: bool = False):
     """Predict the genres of audio files with a saved model.
 
     Parameters
     ----------
     artifact : ModelArtifact or path-like
         A model saved by ``genrekit benchmark --save-models`` (loaded with
-        :func:`~genrekit.pipeline.prediction.artifacts.load_artifact`).
+        :func:`~genrekit.pipeline.prediction.artifacts.load_artifact`, which checks it before unpickling).
     paths : iterable of path-like
         Audio files and/or folders (searched recursively for audio).
     top_k : int
@@ -203,6 +203,9 @@ def predict(artifact, paths, *, top_k: int = 3, segments: float | None = None, w
     device : str, optional
         Torch device for a neural head (``auto``, ``cpu``, ``cuda``, …); None: the model's own
         (``auto`` unless set when training; a device this machine lacks falls back to the CPU).
+    trust : bool
+        Load an artifact saved under another genrekit key (a model artifact is code: only for
+        files from someone you trust).
 
     Yields
     ------
@@ -219,7 +222,7 @@ def predict(artifact, paths, *, top_k: int = 3, segments: float | None = None, w
 
     from genrekit.pipeline.prediction.artifacts import load_artifact
 
-    art = artifact if hasattr(artifact, "estimator") else load_artifact(artifact)
+    art = artifact if hasattr(artifact, "estimator") else load_artifact(artifact, trust=trust)
     if device is not None and "device" in art.estimator.get_params():
         from genrekit.classifiers.torch_heads import resolve_device
 
