@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from genrekit.cache.store import (
+from genrekit.cache.layout import (
     FAILURE_INT_FIELDS,
     FAILURE_STR_FIELDS,
     INDEX_NAME,
@@ -32,9 +32,9 @@ from genrekit.cache.store import (
     TMP_SUFFIX,
     TRACK_INT_FIELDS,
     TRACK_STR_FIELDS,
-    StoreLock,
-    write_index,
 )
+from genrekit.cache.lock import StoreLock
+from genrekit.cache.store import write_index
 from genrekit.errors import StoreError
 from genrekit.files import file_sha256, lock_holder
 

@@ -39,13 +39,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 from genrekit import __version__
-from genrekit.cache.store import (
-    SHARD_PREFIX,
-    SHARD_SUFFIX,
-    TMP_SUFFIX,
-    load_index,
-    write_index,
-)
+from genrekit.cache import load_index, write_index
+from genrekit.cache.layout import SHARD_PREFIX, SHARD_SUFFIX, TMP_SUFFIX
 from genrekit.errors import GenrekitError, ParameterError, StoreError
 from genrekit.features.config import FeatureConfig
 from genrekit.files import no_space

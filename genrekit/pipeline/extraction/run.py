@@ -24,18 +24,8 @@ import numpy as np
 from joblib.externals.loky.process_executor import TerminatedWorkerError
 
 from genrekit import __version__
-from genrekit.cache.store import (
-    SCHEMA_VERSION,
-    SHARD_PREFIX,
-    SHARD_SUFFIX,
-    TMP_SUFFIX,
-    FailureRow,
-    ShardWriter,
-    StoreLock,
-    TrackRow,
-    load_index,
-    write_index,
-)
+from genrekit.cache import FailureRow, ShardWriter, StoreLock, TrackRow, load_index, write_index
+from genrekit.cache.layout import SCHEMA_VERSION, SHARD_PREFIX, SHARD_SUFFIX, TMP_SUFFIX
 from genrekit.files import no_space
 from genrekit.errors import AudioError, GenrekitError, ParameterError, StoreError
 from genrekit.features.config import FeatureConfig
