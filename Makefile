@@ -1,25 +1,46 @@
 # Two commands for a fresh clone:  `make demo`  and  `make test`.
+# `make test-min` runs the tests at the minimum versions setup.cfg declares (CI runs both).
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+EXTRAS := test,distributed,parquet
+# The minimum-versions environment: every `name>=X` of setup.cfg installed as `name==X`, except
+# torch, whose one build at hand on the CI machine is the CPU build 2.13.0 (any other version
+# pulls a multi-GB CUDA build), so torch's own minimum is not tested there.
+MIN_VENV  ?= .venv-min
+MIN_PY    := $(MIN_VENV)/bin/python
+MIN_STAMP := $(MIN_VENV)/.installed
+MIN_TORCH ?= 2.13.0
 
-.PHONY: demo test install bench clean
+.PHONY: demo test test-min install install-min bench clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	# The CPU build of torch unless a GPU is present (an unpinned torch pulls a multi-GB CUDA build).
 	if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi >/dev/null 2>&1; then \
-	  $(PY) -m pip install --quiet "torch>=2.2"; \
+	  $(PY) -m pip install --quiet "torch>=2.3"; \
 	else \
 	  $(PY) -m pip install --quiet torch==2.13.0 || \
-	  $(PY) -m pip install --quiet "torch>=2.2" --index-url https://download.pytorch.org/whl/cpu; \
+	  $(PY) -m pip install --quiet "torch>=2.3" --index-url https://download.pytorch.org/whl/cpu; \
 	fi
-	$(PY) -m pip install --quiet -e ".[test,distributed,parquet]"
+	$(PY) -m pip install --quiet -e ".[$(EXTRAS)]"
 	touch $(STAMP)
 
+$(MIN_STAMP): setup.cfg pyproject.toml .ci/min_versions.py
+	rm -rf $(MIN_VENV)
+	$(PYTHON) -m venv $(MIN_VENV)
+	$(MIN_PY) -m pip install --quiet --upgrade pip
+	$(MIN_PY) -m pip install --quiet torch==$(MIN_TORCH)
+	$(MIN_PY) .ci/min_versions.py --extras $(EXTRAS) --override torch==$(MIN_TORCH) > $(MIN_VENV)/min-versions.txt
+	$(MIN_PY) -m pip install --quiet -c $(MIN_VENV)/min-versions.txt -e ".[$(EXTRAS)]"
+	$(MIN_PY) -m pip check
+	touch $(MIN_STAMP)
+
 install: $(STAMP)
+
+install-min: $(MIN_STAMP)
 
 demo: $(STAMP)
 	$(VENV)/bin/genrekit demo
@@ -27,8 +48,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+test-min: $(MIN_STAMP)
+	$(MIN_PY) -m pytest -q
+
 bench: $(STAMP)
 	$(PY) benchmarks/extract_speed.py
 
 clean:
-	rm -rf $(VENV) *.egg-info
+	rm -rf $(VENV) $(MIN_VENV) *.egg-info

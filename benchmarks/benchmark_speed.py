@@ -33,7 +33,7 @@ def build_store(path: Path, n_tracks: int, n_labels: int = 10, artists_per_label
     """A store of ``n_tracks`` synthetic tracks whose frames depend on label and artist."""
     from genrekit.cache import SCHEMA_VERSION, ShardWriter, TrackRow, write_index
     from genrekit.features import FeatureConfig, summary_vector
-    from genrekit.pipeline.extraction.run import shard_writer_args
+    from genrekit.pipeline.extraction.worker import shard_writer_args
 
     config = FeatureConfig(features=FEATURES, n_mfcc=24)
     dims = config.feature_dims()

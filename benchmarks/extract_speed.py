@@ -289,7 +289,8 @@ def measure_per_clip(clips: list[Path], warmup: Path, seconds: float, profile: b
 
 # ===================================================================================== scaling
 def measure_scaling(clips: list[Path], root: Path, work: Path, repeats: int = 3) -> dict:
-    from genrekit.pipeline.extraction.run import extract, keep_freed_memory
+    from genrekit.pipeline.extraction.run import extract
+    from genrekit.pipeline.extraction.worker import keep_freed_memory
     from genrekit.pipeline.extraction.tracks import Track
 
     keep_freed_memory()  # as `genrekit extract` does in its own process (its workers do it too)

@@ -136,23 +136,29 @@ def feature_config_from_args(args):
 
 
 def add_run_args(p: argparse.ArgumentParser):
+    from genrekit.pipeline.extraction.plan import DEFAULT_MAX_SECONDS, DEFAULT_SHARD_SECONDS, DEFAULT_SHARD_SIZE
+
     g = p.add_argument_group("execution")
     g.add_argument("--workers", type=_workers, default=None, metavar="N",
                    help=f"worker processes, {WORKERS_HELP} (default: all cores)")
-    g.add_argument("--max-minutes", type=_positive_float, default=30.0, metavar="M",
+    g.add_argument("--max-minutes", type=_positive_float, default=DEFAULT_MAX_SECONDS / 60, metavar="M",
                    help="refuse (record as failed) files with more than M minutes of audio to analyse; "
-                        "memory grows ~1 MB per second of audio per worker (default: 30)")
-    g.add_argument("--shard-size", type=_positive_int, default=64, metavar="N",
-                   help="close a shard after N files (default: 64); a crash loses at most one shard")
-    g.add_argument("--shard-seconds", type=_positive_float, default=60.0, metavar="S",
-                   help="…or after S seconds, whichever comes first (default: 60)")
+                        f"memory grows ~1 MB per second of audio per worker (default: {DEFAULT_MAX_SECONDS / 60:g})")
+    g.add_argument("--shard-size", type=_positive_int, default=DEFAULT_SHARD_SIZE, metavar="N",
+                   help=f"close a shard after N files (default: {DEFAULT_SHARD_SIZE}); a crash loses at most "
+                        "one shard")
+    g.add_argument("--shard-seconds", type=_positive_float, default=DEFAULT_SHARD_SECONDS, metavar="S",
+                   help=f"…or after S seconds, whichever comes first (default: {DEFAULT_SHARD_SECONDS:g})")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def add_cluster_args(p: argparse.ArgumentParser, *, batches: bool = True):
     """--backend local|dask, --scheduler, --batch-size (extract and benchmark)."""
+    from genrekit.pipeline.extraction.executor import EXECUTORS
+    from genrekit.pipeline.extraction.plan import DEFAULT_BATCH_SIZE
+
     g = p.add_argument_group("cluster (pip install 'genrekit[distributed]')")
-    g.add_argument("--backend", choices=("local", "dask"), default="local",
+    g.add_argument("--backend", choices=EXECUTORS, default="local",
                    help="local: processes on this machine; dask: a Dask cluster (a local one of --workers "
                         "processes, or --scheduler's). The store and the audio must be on storage every "
                         "worker sees at the same path")
@@ -160,7 +166,7 @@ def add_cluster_args(p: argparse.ArgumentParser, *, batches: bool = True):
                    help="with --backend dask: connect to this scheduler (tcp://HOST:8786) instead of "
                         "starting a local cluster; its workers are used and --workers is ignored")
     if batches:
-        g.add_argument("--batch-size", type=_positive_int, default=32, metavar="N",
+        g.add_argument("--batch-size", type=_positive_int, default=DEFAULT_BATCH_SIZE, metavar="N",
                        help="with --backend dask: files per task; each batch is written as one shard")
 
 
@@ -211,7 +217,8 @@ def add_extract(sub):
 
 
 def run_extract(args) -> int:
-    from genrekit.pipeline.extraction.run import extract, install_sigterm_as_interrupt, keep_freed_memory
+    from genrekit.pipeline.extraction.run import extract, install_sigterm_as_interrupt
+    from genrekit.pipeline.extraction.worker import keep_freed_memory
     from genrekit.pipeline.extraction.sources import load_source
 
     config = feature_config_from_args(args)

@@ -20,7 +20,7 @@ def _model_key(tmp_path_factory):
     if "GENREKIT_MODEL_KEY" not in os.environ:
         os.environ["GENREKIT_MODEL_KEY"] = str(tmp_path_factory.mktemp("model-key") / "model-key")
     yield
-from genrekit.pipeline.extraction.run import shard_writer_args
+from genrekit.pipeline.extraction.worker import shard_writer_args
 
 
 def make_synthetic_store(path, n_per_class: int = 12, n_classes: int = 3, n_artists_per_class: int = 3,

@@ -71,7 +71,10 @@ def load_index(store_dir: Path, *, repair_missing: bool = True) -> tuple[dict, b
     index = {"schema_version": SCHEMA_VERSION, "shards": {}, "configs": {}, "current_config": None}
     if p.exists():
         try:
-            index = json.loads(p.read_text())
+            loaded = json.loads(p.read_text())
+            if not isinstance(loaded, dict) or not isinstance(loaded.get("shards"), dict):
+                raise ValueError("no 'shards' table")  # as verify sees it: index_corrupt
+            index = {**index, **loaded}
         except (OSError, ValueError) as e:
             index["_corrupt"] = str(e)
     sv = index.get("schema_version", SCHEMA_VERSION)

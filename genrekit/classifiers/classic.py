@@ -10,7 +10,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, _fit_context, clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import ExtraTreesClassifier, HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
@@ -19,9 +19,11 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC, LinearSVC
+from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from genrekit.classifiers.params import at_least
 from genrekit.classifiers.registry import register
 
 
@@ -60,12 +62,20 @@ class CVCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator)
     n_features_in_ : int
     """
 
+    _parameter_constraints: dict = {
+        "estimator": [HasMethods(["fit", "decision_function"])],
+        "cv": [at_least(2)],
+        "method": [StrOptions({"sigmoid", "isotonic"})],
+        "random_state": ["random_state"],
+    }
+
     def __init__(self, estimator=None, cv=3, method="sigmoid", random_state=None):
         self.estimator = estimator
         self.cv = cv
         self.method = method
         self.random_state = random_state
 
+    @_fit_context(prefer_skip_nested_validation=False)  # the inner estimator checks its own
     def fit(self, X, y):
         """Fit the estimator and its calibrators.
 
@@ -78,12 +88,6 @@ class CVCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator)
         -------
         self
         """
-        if self.estimator is None:
-            raise ValueError("estimator is None; pass a classifier with decision_function")
-        if not (isinstance(self.cv, (int, np.integer)) and self.cv >= 2):
-            raise ValueError(f"cv must be an int >= 2, got {self.cv!r}")
-        if self.method not in ("sigmoid", "isotonic"):
-            raise ValueError(f"method must be 'sigmoid' or 'isotonic', got {self.method!r}")
         X, y = validate_data(self, X, y)
         check_classification_targets(y)
         self.classes_, counts = np.unique(y, return_counts=True)

@@ -12,38 +12,37 @@ Both are generative: one :class:`~sklearn.mixture.GaussianMixture` per class mod
 from __future__ import annotations
 
 from collections.abc import Sequence
+from numbers import Real
 
 import numpy as np
 from scipy.special import logsumexp
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.mixture import GaussianMixture
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from genrekit.classifiers.params import at_least
 from genrekit.classifiers.registry import register
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 PRIORS = ("empirical", "uniform")
 
 
-def _check_common(est):
-    """Validate the parameters both GMM classifiers share; raise ``ValueError`` naming the value."""
-    n = est.n_components
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n_components must be an int >= 1, got {n!r}")
-    if est.covariance_type not in COVARIANCE_TYPES:
-        raise ValueError(f"covariance_type must be one of {COVARIANCE_TYPES}, got {est.covariance_type!r}")
-    r = est.reg_covar
-    if isinstance(r, bool) or not isinstance(r, (int, float, np.number)) or not r >= 0:
-        raise ValueError(f"reg_covar must be a number >= 0, got {est.reg_covar!r}")
-    m = est.max_iter
-    if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1:
-        raise ValueError(f"max_iter must be an int >= 1, got {m!r}")
-    if est.priors not in PRIORS:
-        raise ValueError(f"priors must be one of {PRIORS}, got {est.priors!r}")
+#: The parameters both GMM classifiers share, checked by scikit-learn's ``_validate_params``.
+_COMMON_CONSTRAINTS = {
+    "n_components": [at_least(1)],
+    "covariance_type": [StrOptions(set(COVARIANCE_TYPES))],
+    "reg_covar": [Interval(Real, 0, None, closed="left")],
+    "max_iter": [at_least(1)],
+    "n_init": [at_least(1)],
+    "tol": [Interval(Real, 0, None, closed="left")],
+    "priors": [StrOptions(set(PRIORS))],
+    "random_state": ["random_state"],
+}
 
 
 def _pooled_std(blocks: list[np.ndarray]) -> np.ndarray:
@@ -145,9 +144,9 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
         self.priors = priors
         self.random_state = random_state
 
-    def _validate_params(self):
-        _check_common(self)
+    _parameter_constraints: dict = dict(_COMMON_CONSTRAINTS)
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Fit one mixture per class.
 
@@ -160,7 +159,6 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
         -------
         self
         """
-        self._validate_params()
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
         check_classification_targets(y)
         self.classes_, y_idx, counts = np.unique(y, return_inverse=True, return_counts=True)
@@ -275,12 +273,13 @@ class BagOfFramesGMM(ClassifierMixin, BaseEstimator):
         self.standardize = standardize
         self.random_state = random_state
 
-    def _validate_params(self):
-        _check_common(self)
-        f = self.frames_per_track
-        if f is not None and (isinstance(f, bool) or not isinstance(f, (int, np.integer)) or f < 1):
-            raise ValueError(f"frames_per_track must be None or an int >= 1, got {f!r}")
+    _parameter_constraints: dict = {
+        **_COMMON_CONSTRAINTS,
+        "frames_per_track": [at_least(1), None],
+        "standardize": ["boolean"],
+    }
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Fit one frame mixture per class.
 
@@ -293,7 +292,6 @@ class BagOfFramesGMM(ClassifierMixin, BaseEstimator):
         -------
         self
         """
-        self._validate_params()
         _check_sequence(X)
         y = column_or_1d(np.asarray(y), warn=True)
         check_classification_targets(y)

@@ -44,16 +44,19 @@ CPU ``state_dict`` and load on any machine.
 
 from __future__ import annotations
 
-import re
 import warnings
+from numbers import Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from genrekit.classifiers.params import DEVICE, FEATURE_NAMES, INT_LIST, at_least, int_list
 from genrekit.classifiers.registry import register
+from genrekit.roles import fill_groups
 
 #: Bytes of training frames kept in memory by ``preload="auto"`` (beyond: read from the store each epoch).
 PRELOAD_BYTES = 1 << 30
@@ -62,7 +65,6 @@ DEMO_PARAMS = {
     "mlp": {"max_epochs": 30},
     "cnn1d": {"channels": 16, "max_epochs": 10, "patience": 4, "crops_per_track": 2},
 }
-_DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 
 def default_frame_rate() -> float:
@@ -71,44 +73,6 @@ def default_frame_rate() -> float:
 
     c = FeatureConfig()
     return c.sr / c.hop_length
-
-
-def _int_ge(est, name, lo, allow_none=False):
-    v = getattr(est, name)
-    if v is None and allow_none:
-        return
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
-        raise ValueError(f"{name} must be an int >= {lo}{' or None' if allow_none else ''}, got {v!r}")
-
-
-def _num(est, name, lo, hi=None, *, lo_open=False, allow_none=False):
-    v = getattr(est, name)
-    if v is None and allow_none:
-        return
-    ok = not isinstance(v, bool) and isinstance(v, (int, float, np.number)) and np.isfinite(v)
-    ok = ok and (v > lo if lo_open else v >= lo) and (hi is None or v <= hi)
-    if not ok:
-        rng = f"{'>' if lo_open else '>='} {lo}" + (f" and <= {hi}" if hi is not None else "")
-        raise ValueError(f"{name} must be a number {rng}{' or None' if allow_none else ''}, got {v!r}")
-
-
-def _int_list(value, name) -> list[int]:
-    """``256``, ``"256,128"``, ``(256, 128)`` → ``[256, 128]``."""
-    if isinstance(value, str):
-        parts = [p for p in value.replace(" ", "").split(",") if p]
-        try:
-            out = [int(p) for p in parts]
-        except ValueError:
-            raise ValueError(f"{name} must be an int or comma-separated ints, got {value!r}") from None
-    elif isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        out = [int(value)]
-    elif isinstance(value, (list, tuple)):
-        out = [int(v) for v in value]
-    else:
-        raise ValueError(f"{name} must be an int or comma-separated ints, got {value!r}")
-    if any(v < 1 for v in out):
-        raise ValueError(f"{name} must hold ints >= 1, got {value!r}")
-    return out
 
 
 def _seed_of(random_state) -> int:
@@ -135,8 +99,7 @@ def carve_validation(y: np.ndarray, groups, fraction: float, seed: int) -> tuple
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # small classes: scikit-learn says so; we accept it
         if groups is not None:
-            g = np.array([str(v) if v is not None and str(v) else f"\x00track-{i}" for i, v in enumerate(groups)],
-                         dtype=object)
+            g = fill_groups(groups)
             n_groups = len(set(g))
             if n_groups >= 3:
                 k = int(min(n_groups, max(2, round(1 / fraction))))
@@ -183,24 +146,24 @@ class _TorchHead(ClassifierMixin, BaseEstimator):
     _network = ""
 
     # ------------------------------------------------------------------ parameters
-    def _validate_params(self):
-        _num(self, "lr", 0, lo_open=True)
-        _num(self, "weight_decay", 0)
-        _int_ge(self, "batch_size", 1)
-        _int_ge(self, "max_epochs", 1)
-        _int_ge(self, "patience", 1, allow_none=True)
-        _num(self, "validation_fraction", 0, 0.5)
-        _num(self, "dropout", 0, 0.95)
-        _num(self, "mixup", 0)
-        _int_ge(self, "num_workers", 0)
-        _int_ge(self, "n_threads", 1, allow_none=True)
-        if not isinstance(self.augment, (bool, np.bool_)):
-            raise ValueError(f"augment must be true or false, got {self.augment!r}")
-        if not isinstance(self.amp, (bool, np.bool_)):
-            raise ValueError(f"amp must be true or false, got {self.amp!r}")
-        if not isinstance(self.device, str) or not _DEVICE_RE.match(self.device.strip().lower()):
-            raise ValueError(f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', got {self.device!r}")
-        _int_ge(self, "verbose", 0)
+    #: Checked by scikit-learn's ``_validate_params`` at the start of ``fit`` (``_fit_context``).
+    _parameter_constraints: dict = {
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [at_least(1)],
+        "max_epochs": [at_least(1)],
+        "patience": [at_least(1), None],
+        "validation_fraction": [Interval(Real, 0, 0.5, closed="both")],
+        "dropout": [Interval(Real, 0, 0.95, closed="both")],
+        "mixup": [Interval(Real, 0, None, closed="left")],
+        "num_workers": [at_least(0)],
+        "n_threads": [at_least(1), None],
+        "augment": ["boolean"],
+        "amp": ["boolean"],
+        "device": [DEVICE],
+        "verbose": [at_least(0)],
+        "random_state": ["random_state"],
+    }
 
     # ------------------------------------------------------------------ pickling
     def __getstate__(self):
@@ -242,14 +205,18 @@ class _TorchHead(ClassifierMixin, BaseEstimator):
             return torch.device("cpu")
 
     # ------------------------------------------------------------------ shared fit
-    def _fit_network(self, module_kwargs, train_ds, valid_ds, y_valid, *, device, seed, pad_to=0):
+    def _fit_network(self, module_kwargs, train_ds, valid_ds, y_valid, *, device, seed, pad_to=0,
+                     drop_single=False):
         import torch
 
         from genrekit.classifiers.torch_heads import build_network, make_loader, train
 
         nw = int(self.num_workers)
-        loader = make_loader(train_ds, batch_size=int(self.batch_size), shuffle=True, device=device,
-                             num_workers=nw, seed=seed, pad_to=pad_to)
+        bs = int(self.batch_size)
+        # a last batch of one row cannot be batch-normalised: drop it (each epoch drops another row)
+        drop_last = drop_single and len(train_ds) > bs and len(train_ds) % bs == 1
+        loader = make_loader(train_ds, batch_size=bs, shuffle=True, device=device,
+                             num_workers=nw, seed=seed, pad_to=pad_to, drop_last=drop_last)
         cuda = [device.index or 0] if device.type == "cuda" else []
         # seeded, without touching the caller's RNG state
         with torch.random.fork_rng(devices=cuda), _TorchThreads(self.n_threads):
@@ -300,7 +267,8 @@ class _TorchHead(ClassifierMixin, BaseEstimator):
 
     def predict(self, X) -> np.ndarray:
         """The class with the highest mean segment log-probability."""
-        return self.classes_[np.argmax(self.predict_log_proba(X), axis=1)]
+        log_proba = self.predict_log_proba(X)  # first: an unfitted head raises NotFittedError
+        return self.classes_[np.argmax(log_proba, axis=1)]
 
     def _targets(self, y):
         y = column_or_1d(np.asarray(y), warn=True)
@@ -374,17 +342,18 @@ class TorchMLPClassifier(_TorchHead):
         self.verbose = verbose
         self.random_state = random_state
 
-    def _validate_params(self):
-        super()._validate_params()
-        _int_list(self.hidden, "hidden")
-        _num(self, "noise", 0)
+    _parameter_constraints: dict = {
+        **_TorchHead._parameter_constraints,
+        "hidden": [INT_LIST],
+        "noise": [Interval(Real, 0, None, closed="left")],
+    }
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, groups=None):
         """Fit on summary vectors ``X [shape=(n_tracks, n_features)]``; ``groups`` keep artists together
         when carving the validation tracks."""
         from genrekit.classifiers.torch_heads import RowDataset, RowTracks
 
-        self._validate_params()
         X, y = validate_data(self, X, y, dtype=np.float32)
         y_idx = self._targets(y)
         device = self._fit_device()
@@ -394,12 +363,15 @@ class TorchMLPClassifier(_TorchHead):
         self.scale_ = np.where(sd > 1e-8, sd, 1.0).astype(np.float32)
         Z = (X - self.mean_) / self.scale_
         tr, va = carve_validation(y_idx, groups, float(self.validation_fraction), seed)
+        if len(tr) < 2:
+            raise ValueError(f"{type(self).__name__} needs at least 2 training rows (batch normalisation), "
+                             f"got {len(tr)} sample")
         train_ds = RowDataset(Z[tr], y_idx[tr], noise=float(self.noise) if self.augment else 0.0, seed=seed)
         valid_ds = RowTracks(Z[va]) if len(va) else None
         kwargs = {"in_dims": X.shape[1], "n_classes": len(self.classes_),
-                  "hidden": tuple(_int_list(self.hidden, "hidden")), "dropout": float(self.dropout)}
+                  "hidden": tuple(int_list(self.hidden, "hidden")), "dropout": float(self.dropout)}
         self.n_train_tracks_, self.n_valid_tracks_ = len(tr), len(va)
-        return self._fit_network(kwargs, train_ds, valid_ds, y_idx[va], device=device, seed=seed)
+        return self._fit_network(kwargs, train_ds, valid_ds, y_idx[va], device=device, seed=seed, drop_single=True)
 
     def _predict_dataset(self, X):
         from genrekit.classifiers.torch_heads import RowTracks
@@ -436,26 +408,22 @@ class _FrameHead(_TorchHead):
     #: Fixed-length segments (padded); False: any length up to the segment (attention).
     _fixed_length = True
 
-    def _validate_params(self):
-        super()._validate_params()
-        _num(self, "frame_rate", 0, lo_open=True, allow_none=True)
-        _num(self, "segment_seconds", 0, lo_open=True)
-        _int_ge(self, "crops_per_track", 1)
-        _int_ge(self, "max_segments", 1)
-        _num(self, "time_mask", 0, 0.9)
-        _num(self, "freq_mask", 0, 0.9)
-        _int_list(self.channels, "channels")
-        _int_ge(self, "n_blocks", 1)
-        ff = self.frame_features
-        if ff is not None and not (isinstance(ff, str) or (isinstance(ff, (list, tuple))
-                                                          and all(isinstance(f, str) for f in ff))):
-            raise ValueError(f"frame_features must be None or feature names (e.g. 'mfcc' or 'mfcc,mfcc_delta'), "
-                             f"got {ff!r}")
-        if self.preload not in ("auto", True, False):
-            raise ValueError(f"preload must be 'auto', true or false, got {self.preload!r}")
+    _parameter_constraints: dict = {
+        **_TorchHead._parameter_constraints,
+        "frame_rate": [Interval(Real, 0, None, closed="neither"), None],
+        "segment_seconds": [Interval(Real, 0, None, closed="neither")],
+        "crops_per_track": [at_least(1)],
+        "max_segments": [at_least(1)],
+        "time_mask": [Interval(Real, 0, 0.9, closed="both")],
+        "freq_mask": [Interval(Real, 0, 0.9, closed="both")],
+        "channels": [INT_LIST],
+        "n_blocks": [at_least(1)],
+        "frame_features": [FEATURE_NAMES, None],
+        "preload": [StrOptions({"auto"}), "boolean"],
+    }
 
     def _channels(self):
-        c = _int_list(self.channels, "channels")
+        c = int_list(self.channels, "channels")
         return c[0] if len(c) == 1 else tuple(c)
 
     def _network_kwargs(self, n_dims: int, n_classes: int) -> dict:
@@ -491,6 +459,7 @@ class _FrameHead(_TorchHead):
         sd = np.sqrt(var)
         return kept, np.asarray(lengths), n_dims, mean, np.where(sd > 1e-8, sd, 1.0)
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, groups=None):
         """Fit on per-track frame matrices.
 
@@ -508,7 +477,6 @@ class _FrameHead(_TorchHead):
         """
         from genrekit.classifiers.torch_heads import SegmentDataset, TrackWindows, window_offsets
 
-        self._validate_params()
         _check_sequence(X)
         y_idx = self._targets(y)
         if len(X) != len(y_idx):
@@ -695,9 +663,7 @@ class CRNNClassifier(_FrameHead):
                  num_workers=0, n_threads=1, verbose=0, random_state=None):
         _store(self, locals())
 
-    def _validate_params(self):
-        super()._validate_params()
-        _int_ge(self, "hidden", 1)
+    _parameter_constraints: dict = {**_FrameHead._parameter_constraints, "hidden": [at_least(1)]}
 
     def _network_kwargs(self, n_dims, n_classes):
         return {**super()._network_kwargs(n_dims, n_classes), "hidden": int(self.hidden)}
@@ -721,9 +687,7 @@ class AttentionClassifier(_FrameHead):
                  num_workers=0, n_threads=1, verbose=0, random_state=None):
         _store(self, locals())
 
-    def _validate_params(self):
-        super()._validate_params()
-        _int_ge(self, "heads", 1)
+    _parameter_constraints: dict = {**_FrameHead._parameter_constraints, "heads": [at_least(1)]}
 
     def _network_kwargs(self, n_dims, n_classes):
         return {**super()._network_kwargs(n_dims, n_classes), "heads": int(self.heads)}

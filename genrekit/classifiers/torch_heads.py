@@ -335,7 +335,7 @@ def _worker_init(worker_id):
 
 
 def make_loader(dataset, *, batch_size: int, shuffle: bool, device: torch.device, num_workers: int,
-                seed: int, pad_to: int = 0) -> DataLoader:
+                seed: int, pad_to: int = 0, drop_last: bool = False) -> DataLoader:
     """A ``DataLoader`` seeded by ``seed``, pinned on CUDA, with workers that each open their own files."""
     g = torch.Generator()
     g.manual_seed(int(seed))
@@ -343,7 +343,7 @@ def make_loader(dataset, *, batch_size: int, shuffle: bool, device: torch.device
     return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=num_workers,
                       collate_fn=_Collate(pad_to), pin_memory=device.type == "cuda", generator=g,
                       worker_init_fn=_worker_init if num_workers else None,
-                      persistent_workers=False, drop_last=False)
+                      persistent_workers=False, drop_last=drop_last)
 
 
 # ====================================================================================== devices

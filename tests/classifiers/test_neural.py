@@ -199,6 +199,28 @@ def test_clone_and_params(name):
         assert get_spec(name).input == "summary"
 
 
+def test_mlp_trains_when_the_last_batch_would_hold_one_row():
+    """Batch normalisation cannot train on a batch of one row: that last batch is dropped (33 rows,
+    batches of 32), and a single training row is a clear error."""
+    X, y = summary_task(n_per_class=11)
+    assert len(y) == 33
+    est = small("mlp", batch_size=32, validation_fraction=0.0, max_epochs=2).fit(X, y)
+    assert est.n_train_tracks_ == 33 and len(est.history_) == 2
+    assert est.predict_proba(X).shape == (33, 3)
+    with pytest.raises(ValueError, match="at least 2 training rows .* got 1 sample"):
+        small("mlp").fit(X[:1], y[:1])
+
+
+@pytest.mark.parametrize("name", HEADS)
+def test_an_unfitted_head_raises_not_fitted(name):
+    from sklearn.exceptions import NotFittedError
+
+    X, _ = frames_task(n_per_class=1) if get_spec(name).input == "frames" else summary_task(n_per_class=1)
+    for method in ("predict", "predict_proba", "predict_log_proba"):
+        with pytest.raises(NotFittedError):
+            getattr(make_model(name), method)(X)
+
+
 def test_bad_parameters_are_refused_up_front():
     with pytest.raises(ParameterError, match="max_epochs"):
         make_model("cnn1d", {"max_epochs": 0})
@@ -258,6 +280,7 @@ def test_dataloader_workers_read_the_store_themselves_with_identical_results(log
     np.testing.assert_allclose(a, b, atol=1e-6)  # random crops and masks do not depend on the workers
 
 
+@pytest.mark.slow
 def test_benchmark_puts_neural_heads_on_the_leaderboard_with_learning_curves(logmel_store, tmp_path):
     out = tmp_path / "run"
     res = run_benchmark(logmel_store, "mlp,cnn1d,logreg", split="group-kfold:2", out=out, workers=1,
@@ -294,6 +317,7 @@ def test_benchmark_reads_other_frame_features_when_asked(synthetic_store, tmp_pa
         run_benchmark(synthetic_store, "mlp", out=tmp_path / "c", workers=1, progress=False, device="tpu")
 
 
+@pytest.mark.slow
 def test_saved_heads_predict_new_audio_with_a_timeline(tmp_path, capsys):
     root = write_collection(tmp_path / "audio", n_per_label=4, seconds=2.0)
     config = FeatureConfig(n_mels=32, features=("logmel", "mfcc", "rms"))

@@ -48,7 +48,7 @@ def test_every_issue_model_is_registered_with_a_description():
     assert [s.name for s in model_specs()] == names
 
 
-@pytest.mark.parametrize("name", CLASSIC)
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n == "hgb" else n for n in CLASSIC])
 def test_model_contract(name):
     spec = get_spec(name)
     X, y = _data(spec.input)

@@ -19,7 +19,8 @@ from genrekit.cache import FeatureStore, load_index  # noqa: E402
 from genrekit.cli import main  # noqa: E402
 from genrekit.errors import ParameterError, StoreError  # noqa: E402
 from genrekit.features import FeatureConfig  # noqa: E402
-from genrekit.pipeline.extraction.run import extract, plan  # noqa: E402
+from genrekit.pipeline.extraction.plan import plan  # noqa: E402
+from genrekit.pipeline.extraction.run import extract  # noqa: E402
 from genrekit.pipeline.extraction.sources import scan_folder  # noqa: E402
 from tests.audio_helpers import write_collection  # noqa: E402
 
@@ -89,6 +90,7 @@ def assert_same_store(store, reference):
 
 
 # ------------------------------------------------------------------------------------ results
+@pytest.mark.slow
 def test_dask_store_equals_local_store_and_reruns_skip_across_backends(audio, reference, client, tmp_path):
     store = tmp_path / "store"
     rep = extract(tracks(audio), store, CONFIG, executor="dask", scheduler=client, batch_size=4, progress=False)
@@ -114,6 +116,7 @@ def _holds_shard_open(pid, store):
         return False
 
 
+@pytest.mark.slow
 def test_worker_killed_mid_batch_costs_only_its_batch(audio, reference, client, tmp_path):
     store = tmp_path / "store"
     victim = sorted(client.run(os.getpid).values())[0]
@@ -151,6 +154,7 @@ def _extract_cmd(audio, store):
             "--workers", "2", "--batch-size", "2", "--features", FEATURES, "--no-progress"]
 
 
+@pytest.mark.slow
 def test_killed_client_leaves_finished_shards_and_the_rerun_resumes(audio, reference, client, tmp_path):
     store = tmp_path / "store"
     # The client, its local cluster's nannies and workers: one process group, all SIGKILLed.
@@ -185,6 +189,7 @@ def _group_alive(pgid):
         return False
 
 
+@pytest.mark.slow
 def test_relative_paths_mean_what_they_mean_to_the_client(audio, reference, client, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the workers' working directory is another one
     assert set(client.run(os.getcwd).values()) != {str(tmp_path)}
@@ -199,6 +204,7 @@ def test_relative_paths_mean_what_they_mean_to_the_client(audio, reference, clie
 
 
 # ------------------------------------------------------------------------------------ shared storage
+@pytest.mark.slow
 @pytest.mark.parametrize("worker_has_a_store_dir", [False, True], ids=["missing-there", "other-dir-there"])
 def test_worker_that_does_not_share_the_store_is_named(worker_has_a_store_dir, audio, client, tmp_path, monkeypatch):
     # /proc/self/cwd/store names a different directory in every process whose working directory
@@ -226,10 +232,12 @@ def test_worker_that_does_not_share_the_store_is_named(worker_has_a_store_dir, a
     assert not (there / "store").exists() or not list((there / "store").iterdir())
 
 
+@pytest.mark.slow
 def test_a_redundant_shard_from_a_batch_computed_twice_is_dropped(audio, client, tmp_path):
     """A batch whose result died with its worker after the shard was renamed runs again; the
     client keeps one shard per file."""
-    from genrekit.pipeline.extraction.cluster import _drop_redundant_shards, extract_batch
+    from genrekit.pipeline.extraction.dask_executor import extract_batch
+    from genrekit.pipeline.extraction.merge import drop_redundant_shards
 
     store = tmp_path / "store"
     extract(tracks(audio), store, CONFIG, executor="dask", scheduler=client, batch_size=8, progress=False)
@@ -239,17 +247,18 @@ def test_a_redundant_shard_from_a_batch_computed_twice_is_dropped(audio, client,
     tasks, *_ = plan(tracks(audio)[:8], {}, {}, retry_failed=True)
     twin = extract_batch(tasks, str(store), CONFIG.to_json())
     run_ids = {t.id for t in tracks(audio)}
-    _drop_redundant_shards(store, index, CONFIG.hash(), run_ids)
+    drop_redundant_shards(store, index, CONFIG.hash(), run_ids)
     (shard,) = twin.shards
     assert not (store / shard).exists() and len(index["shards"]) == n_shards
     # a shard holding anything else is kept and indexed, never lost
     twin = extract_batch(tasks, str(store), CONFIG.to_json())
-    _drop_redundant_shards(store, index, CONFIG.hash(), run_ids - {tasks[0]["id"]})
+    drop_redundant_shards(store, index, CONFIG.hash(), run_ids - {tasks[0]["id"]})
     (shard,) = twin.shards
     assert (store / shard).exists() and shard in index["shards"]
 
 
 # ------------------------------------------------------------------------------------ CLI
+@pytest.mark.slow
 def test_cli_extract_on_a_running_scheduler(audio, reference, client, tmp_path, capsys):
     store = tmp_path / "store"
     rc = main(["extract", str(audio), "--store", str(store), "--backend", "dask", "--scheduler",
@@ -295,6 +304,7 @@ def test_without_distributed_the_error_says_how_to_install_it(audio, tmp_path, m
 
 
 # ------------------------------------------------------------------------------------ benchmark
+@pytest.mark.slow
 def test_cli_benchmark_on_dask_predicts_what_the_local_run_predicts(reference, client, tmp_path, capsys):
     pytest.importorskip("genrekit.pipeline.evaluation.runner")
     common = ["benchmark", "--store", str(reference), "--models", "svm,knn", "--no-progress"]

@@ -14,6 +14,7 @@ pytestmark = pytest.mark.skipif(not (GTZAN / "tracks.csv").exists(),
                                 reason="real audio not available: ../shared/data/gtzan-mini is absent")
 
 
+@pytest.mark.slow
 def test_gtzan_mini_extracts_50_tracks_with_artists_as_groups(tmp_path, capsys):
     store = tmp_path / "store"
     rc = main(["extract", str(GTZAN), "--manifest", str(GTZAN / "tracks.csv"), "--store", str(store),

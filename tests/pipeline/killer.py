@@ -3,7 +3,7 @@
 import os
 import signal
 
-from genrekit.pipeline.extraction.run import extract_one
+from genrekit.pipeline.extraction.worker import extract_one
 
 
 def extract_one_or_die(task, config):

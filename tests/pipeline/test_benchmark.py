@@ -81,6 +81,7 @@ def test_every_model_gets_the_same_folds(run):
     assert len({frozenset(v) for v in tested.values()}) == 1
 
 
+@pytest.mark.slow
 def test_same_command_twice_gives_identical_metrics_whatever_the_workers(run, synthetic_store, tmp_path):
     again = run_benchmark(synthetic_store, "svm,knn,gmm,gmm-frames", out=tmp_path / "again", workers=2,
                           progress=False)

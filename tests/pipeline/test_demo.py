@@ -1,10 +1,13 @@
 """`genrekit demo` end to end, on a smaller generated set."""
 
+import pytest
+
 from genrekit.cache.store import FeatureStore
 from genrekit.pipeline.datasets.demo import run_demo
 from genrekit.pipeline.datasets.synth import GENRES
 
 
+@pytest.mark.slow
 def test_demo_generates_extracts_and_reports(tmp_path):
     lines = []
     small = dict(artists_per_genre=2, clips_per_artist=2, duration=3.0)

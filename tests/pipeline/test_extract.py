@@ -58,6 +58,7 @@ def test_store_round_trip_matches_direct_computation(collection, tmp_path):
     assert sorted(row.id for row, _ in fs.iter_frames(["rms"])) == [r.id for r in fs.tracks]
 
 
+@pytest.mark.slow
 def test_parallel_equals_serial(collection, tmp_path):
     tracks = scan_folder(collection).tracks
     extract(tracks, tmp_path / "s1", SMALL, workers=1, progress=False)
@@ -74,6 +75,7 @@ def test_parallel_equals_serial(collection, tmp_path):
             np.testing.assert_array_equal(v, b.frames(r.id)[k])
 
 
+@pytest.mark.slow
 def test_workers_write_shards_of_at_most_shard_size_files(tmp_path):
     root = tmp_path / "audio"
     for i in range(24):
@@ -86,7 +88,7 @@ def test_workers_write_shards_of_at_most_shard_size_files(tmp_path):
 
 
 def test_batches_shrink_towards_the_end_of_a_parallel_run():
-    from genrekit.pipeline.extraction.run import batches_of
+    from genrekit.pipeline.extraction.plan import batches_of
 
     tasks = [{"id": str(i)} for i in range(2000)]
     sizes = [len(b) for b in batches_of(tasks, 64, workers=2)]
@@ -303,7 +305,7 @@ def test_cli_max_minutes(collection, tmp_path, capsys):
 
 def test_a_worker_killed_by_the_system_is_a_clear_error_and_finished_work_is_kept(collection, tmp_path,
                                                                                     monkeypatch, capsys):
-    import genrekit.pipeline.extraction.run as ex
+    import genrekit.pipeline.extraction.worker as ex
     from tests.pipeline.killer import extract_one_or_die
 
     sf.write(collection / "low" / "zz-doomed.wav", tone(200.0, 2.0), 22050)
@@ -337,7 +339,7 @@ def test_downmix_is_the_channel_mean(channels):
 def test_extraction_processes_keep_freed_memory_on_glibc():
     import platform
 
-    from genrekit.pipeline.extraction.run import keep_freed_memory
+    from genrekit.pipeline.extraction.worker import keep_freed_memory
 
     if platform.libc_ver()[0] != "glibc":
         pytest.skip("mallopt tuning applies to glibc only")

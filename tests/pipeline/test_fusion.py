@@ -132,6 +132,7 @@ def test_late_fusion_averages_block_probabilities():
     assert c.get_params()["estimator__C"] == 1.0 and not hasattr(c, "estimators_")
 
 
+@pytest.mark.slow
 def test_late_fusion_passes_sklearn_checks():
     from sklearn.utils.estimator_checks import check_estimator
 

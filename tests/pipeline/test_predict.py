@@ -75,6 +75,7 @@ def test_a_bad_file_is_reported_and_the_rest_predicted(trained):
     assert "error" in format_prediction(preds[0])
 
 
+@pytest.mark.slow
 def test_cli_predict_json_and_text(trained, capsys):
     new = trained["new"]
     model = str(trained["artifacts"]["gmm-frames"])

@@ -62,6 +62,7 @@ def _shards(store):
     pytest.param(lambda s: _shards(s) >= 2 and any(s.glob("shard-*.h5.tmp")), id="mid-run-shard-in-progress"),
     pytest.param(lambda s: _shards(s) >= 4, id="late"),
 ])
+@pytest.mark.slow
 def test_sigkill_then_rerun_equals_a_clean_run(moment, audio, clean_store, tmp_path):
     store = tmp_path / "store"
     store.mkdir()

@@ -102,6 +102,7 @@ def _collection_with_fifo(root):
     return root
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_a_fifo_named_like_audio_is_a_recorded_failure_not_a_hang(workers, tmp_path):
     audio = _collection_with_fifo(tmp_path / "audio")

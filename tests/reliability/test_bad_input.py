@@ -224,7 +224,7 @@ def test_symlink_loop_scan_terminates(tmp_path):
 
 
 def test_file_vanishing_inside_the_worker_is_a_recorded_failure(tmp_path, monkeypatch):
-    import genrekit.pipeline.extraction.run as ex
+    import genrekit.pipeline.extraction.analysis as ex
 
     audio = tmp_path / "audio"
     audio.mkdir()
@@ -246,7 +246,7 @@ def test_file_vanishing_inside_the_worker_is_a_recorded_failure(tmp_path, monkey
 
 
 def test_a_non_finite_summary_is_refused_whatever_the_cause(tmp_path, monkeypatch):
-    import genrekit.pipeline.extraction.run as ex
+    import genrekit.pipeline.extraction.analysis as ex
 
     audio = tmp_path / "audio"
     audio.mkdir()
@@ -272,6 +272,7 @@ def test_a_non_finite_summary_is_refused_whatever_the_cause(tmp_path, monkeypatc
 LONG_SECONDS = 600
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="measures memory through Linux /proc")
 def test_a_ten_minute_file_is_extracted_in_bounded_memory(tmp_path):
     """Decoding streams blocks; the whole extraction of 10 min of 44.1 kHz stereo stays well under 2 GiB."""
@@ -291,7 +292,7 @@ def test_a_ten_minute_file_is_extracted_in_bounded_memory(tmp_path):
         import soundfile, soxr
         if sys.argv[2] == "extract":
             from genrekit.features import FeatureConfig
-            from genrekit.pipeline.extraction.run import extract_one
+            from genrekit.pipeline.extraction.worker import extract_one
 
         def mib(field):
             for line in open("/proc/self/status"):

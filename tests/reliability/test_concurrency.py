@@ -37,7 +37,7 @@ def clean(audio, tmp_path_factory):
 #: however fast the machine (the features are the real ones).
 PACED = r"""
 import sys, time
-import genrekit.pipeline.extraction.run as ex
+import genrekit.pipeline.extraction.worker as ex
 
 real = ex.extract_one
 
@@ -72,7 +72,7 @@ def _wait_for(pred, proc, timeout=120.0):
 #: the store's lock for as long as the test needs, however slow the machine.
 HOLD = r"""
 import os, sys, time
-import genrekit.pipeline.extraction.run as ex
+import genrekit.pipeline.extraction.worker as ex
 
 go, argv = sys.argv[1], sys.argv[2:]
 real, n = ex.extract_one, [0]
@@ -89,6 +89,7 @@ sys.exit(main(argv))
 """
 
 
+@pytest.mark.slow
 def test_second_extract_is_refused_naming_the_first(audio, clean, tmp_path):
     store, go = tmp_path / "store", tmp_path / "GO"
     cmd = extract_cmd(audio, store)
@@ -112,6 +113,7 @@ def test_second_extract_is_refused_naming_the_first(audio, clean, tmp_path):
     assert again.returncode == 0 and f"0 extracted, {N_TRACKS} skipped as cached" in again.stdout
 
 
+@pytest.mark.slow
 def test_readers_during_an_extract_see_only_finished_shards(audio, clean, tmp_path):
     store = tmp_path / "store"
     reference = {r.id: i for i, r in enumerate(clean.tracks)}

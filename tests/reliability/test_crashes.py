@@ -116,6 +116,7 @@ def _rerun_completes(audio, store, clean, done_before, capsys):
     assert verify_store(store).ok
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("point", list(POINTS))
 def test_sigkill_at_an_exact_step_then_rerun_equals_a_clean_run(point, audio, clean, tmp_path, capsys):
     store = tmp_path / "store"
@@ -132,27 +133,10 @@ def test_sigkill_at_an_exact_step_then_rerun_equals_a_clean_run(point, audio, cl
     _rerun_completes(audio, store, clean, 2 * on_disk, capsys)
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_sigkill_at_a_random_moment_with_two_workers(seed, audio, clean, tmp_path, capsys):
-    store = tmp_path / "store"
-    cmd = [c if c != "1" else "2" for c in extract_cmd(audio, store)]  # --workers 2
-    proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    # wait until results arrive (a shard is being written), then kill after a seeded random delay
-    end = time.monotonic() + 60
-    while not list(store.glob("*.h5.tmp")) and proc.poll() is None and time.monotonic() < end:
-        time.sleep(0.005)
-    time.sleep(random.Random(seed).uniform(0.0, 0.6))
-    os.killpg(proc.pid, signal.SIGKILL)  # the workers too
-    proc.wait()
-    index, _ = load_index(store)
-    done_before = sum(len(e["ids"]) for e in index["shards"].values())
-    _rerun_completes(audio, store, clean, done_before, capsys)
-
-
 #: Runs ``genrekit extract`` with every file taking at least 0.3 s (batches stay in flight).
 SLOW_DRIVER = r"""
 import sys
-import genrekit.pipeline.extraction.run as ex
+import genrekit.pipeline.extraction.worker as ex
 from tests.pipeline.killer import extract_one_slowly
 
 ex.extract_one = extract_one_slowly
@@ -161,6 +145,31 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2])
+def test_sigkill_at_a_random_moment_with_two_workers(seed, audio, clean, tmp_path, capsys):
+    """Every file takes at least 0.3 s (SLOW_DRIVER), so the 8 files keep 2 workers busy for 1.2 s
+    or more after the first shard opens: a kill 0-0.6 s later lands while the run is working, and
+    the test proves it did (the process died of SIGKILL, the store was incomplete)."""
+    store = tmp_path / "store"
+    args = [c if c != "1" else "2" for c in extract_cmd(audio, store)[3:]]  # --workers 2
+    proc = subprocess.Popen([sys.executable, "-c", SLOW_DRIVER, *args], cwd=Path(__file__).parents[2],
+                            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # wait until a shard is being written, then kill after a seeded random delay
+    end = time.monotonic() + 60
+    while not list(store.glob("*.h5.tmp")) and proc.poll() is None and time.monotonic() < end:
+        time.sleep(0.005)
+    time.sleep(random.Random(seed).uniform(0.0, 0.6))
+    os.killpg(proc.pid, signal.SIGKILL)  # the workers too
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, f"the run ended before the kill (exit {proc.returncode}): {err}"
+    index, _ = load_index(store)
+    done_before = sum(len(e["ids"]) for e in index["shards"].values())
+    assert done_before < N_TRACKS, "the kill landed after every track was stored"
+    _rerun_completes(audio, store, clean, done_before, capsys)
+
+
+@pytest.mark.slow
 def test_ctrl_c_with_two_workers_keeps_finished_shards_without_a_traceback(audio, clean, tmp_path, capsys):
     store = tmp_path / "store"
     args = [c if c != "1" else "2" for c in extract_cmd(audio, store)[3:]]  # --workers 2
@@ -191,7 +200,7 @@ def _enospc_h5py_style():
 
 def _inject(monkeypatch, site):
     """Make the store writer fail with ENOSPC at ``site``, after the first shard is finished."""
-    import genrekit.pipeline.extraction.run as ex
+    import genrekit.pipeline.extraction.merge as ex
 
     count = {"tracks": 0, "closes": 0, "closed": 0}
     real_add, real_append, real_close, real_wi = (ShardWriter.add_track, ShardWriter._append,

@@ -56,11 +56,11 @@ def summarise_model(spec, fold_results, user_params) -> dict:
         entry[k] = {"mean": float(vals.mean()), "std": float(vals.std()), "folds": vals.round(6).tolist()}
     cm = np.sum([np.array(r["confusion_matrix"]) for r in folds], axis=0)
     entry["confusion_matrix"] = cm.tolist()
-    tp = np.diag(cm).astype(float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        prec = np.where(cm.sum(0) > 0, tp / cm.sum(0), 0.0)
-        rec = np.where(cm.sum(1) > 0, tp / cm.sum(1), 0.0)
-        f1 = np.where(prec + rec > 0, 2 * prec * rec / (prec + rec), 0.0)
+    from sklearn.metrics import precision_recall_fscore_support
+
+    true, pred = np.divmod(np.arange(cm.size), len(cm))  # each cell of the pooled matrix, weighted by its count
+    prec, rec, f1, _ = precision_recall_fscore_support(true, pred, labels=np.arange(len(cm)),
+                                                       sample_weight=cm.ravel(), zero_division=0)
     entry["per_class_pooled"] = {"precision": prec.round(6).tolist(), "recall": rec.round(6).tolist(),
                                  "f1": f1.round(6).tolist(), "support": cm.sum(1).astype(int).tolist()}
     if any(r.get("history") for r in folds):

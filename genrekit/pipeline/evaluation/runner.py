@@ -44,6 +44,7 @@ from genrekit.pipeline.evaluation.jobs import INNER_FOLDS, TUNE_SCORING, jsonabl
 from genrekit.pipeline.evaluation.metrics import RANK_METRIC, leaderboard_table, rank, summarise_model
 
 from genrekit.pipeline.evaluation.run_folder import DEFAULT_RUNS, RunFolder
+from genrekit.roles import any_group_known, fill_groups
 
 DEFAULT_STORE = "genrekit_store"
 #: The largest seed numpy's and scikit-learn's random states accept.
@@ -358,11 +359,6 @@ def _split(source, spec, seed, data: _Data, say):
 
 
 # ============================================================================ 3. jobs
-def _fill_groups(groups) -> np.ndarray:
-    """Groups with each unknown one (None or blank) made a group of its own track."""
-    return np.array([str(v) if v else f"\x00track-{i}" for i, v in enumerate(groups)], dtype=object)
-
-
 def _refit_indices(the_split, n: int) -> np.ndarray:
     """The tracks a saved model is refit on: all of them (``predefined``: train + validation)."""
     if the_split.kind == "predefined":
@@ -374,8 +370,8 @@ def _refit_indices(the_split, n: int) -> np.ndarray:
 def _make_jobs(plan: _Plan, data: _Data, inputs, the_split, seed, tune, save_models, source, device) -> list[dict]:
     # inner tuning folds respect groups only when the outer split is grouped; a neural head's own
     # validation carve (early stopping) respects them whenever they are known
-    inner_groups = _fill_groups(data.groups) if the_split.grouped else None
-    fit_groups = _fill_groups(data.groups) if any(bool(v) for v in data.groups) else None
+    inner_groups = fill_groups(data.groups) if the_split.grouped else None
+    fit_groups = fill_groups(data.groups) if any_group_known(data.groups) else None
     cfg = source.config  # None for tables without a store
     runtime = {"frame_rate": cfg.sr / cfg.hop_length if cfg is not None else None, "device": device}
     common = {"y": data.y, "groups": inner_groups, "seed": seed, "tune": tune, "n_classes": len(data.classes),

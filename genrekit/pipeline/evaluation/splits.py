@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from genrekit.errors import ParameterError
+from genrekit.roles import fill_groups, is_fill_in, split_name, unknown_group
 
 KINDS = ("kfold", "group-kfold", "predefined", "holdout")
 DEFAULT_FOLDS = 5
@@ -165,16 +166,15 @@ class Split:
 
 # ============================================================================================
 def _fill_groups(groups, n: int) -> tuple[np.ndarray | None, int]:
-    """Groups as strings; tracks without one become their own group. None if nobody has one."""
+    """Groups as strings (:func:`~genrekit.roles.fill_groups`) and how many were unknown; None if
+    nobody has one."""
     if groups is None:
         return None, n
-    g = np.array([None if v is None or (isinstance(v, str) and not v.strip()) else str(v) for v in groups],
-                 dtype=object)
-    missing = np.array([v is None for v in g])
-    if missing.all():
+    groups = list(groups)
+    n_unknown = sum(unknown_group(v) for v in groups)
+    if n_unknown == len(groups):
         return None, n
-    g[missing] = [f"\x00track-{i}" for i in np.flatnonzero(missing)]  # unique, never a real name
-    return g, int(missing.sum())
+    return fill_groups(groups), n_unknown
 
 
 def _plural(n: int, word: str) -> str:
@@ -220,7 +220,7 @@ def _group_kfold(y, g, k, seed, classes, counts, warn, why):
     for c in classes:
         artists = len(set(g[y == c]))
         if artists < k:
-            named = sorted({a for a in g[y == c] if not a.startswith("\x00")})
+            named = sorted({a for a in g[y == c] if not is_fill_in(a)})
             who = f" ({', '.join(named[:3])}{', …' if len(named) > 3 else ''})" if named else ""
             why[c] = f"{_plural(artists, 'artist')}{who}, fewer than {k} folds, so it cannot be stratified by artist"
     with _warnings.catch_warnings():
@@ -265,9 +265,7 @@ def _predefined(y, split_column, classes, warn, notes):
     if split_column is None:
         raise ParameterError("this store has no predefined split (no track has a split value); "
                              "use --split kfold:5 or group-kfold:5")
-    s = np.array([None if v is None else str(v).strip().lower() for v in split_column], dtype=object)
-    s = np.array([{"val": "validation", "valid": "validation", "training": "train"}.get(v, v) for v in s],
-                 dtype=object)
+    s = np.array([split_name(v) for v in split_column], dtype=object)
     train, test, val = (np.flatnonzero(s == name) for name in ("train", "test", "validation"))
     if len(train) == 0 or len(test) == 0:
         have = sorted({v for v in s if v is not None})

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from genrekit.errors import AudioError, ParameterError
+from genrekit.errors import ParameterError
 
 
 @dataclass
@@ -134,6 +134,10 @@ def _segment_bounds(n_samples: int, sr: int, seconds: float, min_samples: int) -
 def featurise_file(path: str, config_json: str, artifact_layout: dict, segments: float | None) -> dict:
     """Decode one file and build its model inputs (runs in a worker). Never raises for bad audio.
 
+    The file is analysed as ``extract`` analyses it
+    (:func:`~genrekit.pipeline.extraction.analysis.analyse_file`); the model inputs, and the
+    timeline's when ``segments`` is given, are built under the same error capture.
+
     Returns
     -------
     dict
@@ -143,28 +147,26 @@ def featurise_file(path: str, config_json: str, artifact_layout: dict, segments:
     from types import SimpleNamespace
 
     from genrekit.features import FeatureConfig, compute_features
-    from genrekit.pipeline.extraction.decode import decode
+    from genrekit.pipeline.extraction.analysis import FileFailure, analyse_file
 
     config = FeatureConfig.from_json(config_json)
     art = SimpleNamespace(**artifact_layout)
-    try:
-        if not os.path.exists(path):
-            raise AudioError("no such file")
-        y, _ = decode(path, config.sr, offset=config.offset, duration=config.duration)
-        feats = compute_features(y, config)
-        out = {"path": path, "X": model_input(feats, config, art), "duration": len(y) / config.sr,
-               "segments": []}
-        if segments:
-            for a, b in _segment_bounds(len(y), config.sr, segments, config.n_fft):
-                Xs = model_input(compute_features(y[a:b], config), config, art)
-                out["segments"].append((config.offset + a / config.sr, config.offset + b / config.sr, Xs))
-        return out
-    except AudioError as e:
-        return {"path": path, "error": f"AudioError: {e}"}
-    except MemoryError:
-        return {"path": path, "error": "MemoryError: out of memory; the file is too long"}
-    except Exception as e:  # an unexpected decoder problem must not stop the batch
-        return {"path": path, "error": f"{type(e).__name__}: {e}"}
+    if not os.path.exists(path):
+        return {"path": path, "error": "AudioError: no such file"}
+
+    def model_inputs(y, feats):
+        X, pieces = model_input(feats, config, art), []
+        for a, b in (_segment_bounds(len(y), config.sr, segments, config.n_fft) if segments else ()):
+            Xs = model_input(compute_features(y[a:b], config), config, art)
+            pieces.append((config.offset + a / config.sr, config.offset + b / config.sr, Xs))
+        return X, pieces
+
+    got = analyse_file(path, config, then=model_inputs, one_thread=False,
+                       out_of_memory="out of memory; the file is too long")
+    if isinstance(got, FileFailure):
+        return {"path": path, "error": got.line()}
+    X, pieces = got.derived
+    return {"path": path, "X": X, "duration": len(got.signal) / config.sr, "segments": pieces}
 
 
 def _probabilities(estimator, X, n_classes: int) -> np.ndarray:

@@ -23,14 +23,14 @@ are left out and reported (:attr:`Table.warnings`, and a :class:`TableWarning`),
 Infinite values are an error; missing values stay ``NaN`` (the benchmark imputes them inside each
 model's pipeline, fitted on the training fold only).
 
+:func:`read_table` reads the file into raw columns (:func:`~genrekit.pipeline.tables.formats.read_columns`;
+ARFF in :mod:`~genrekit.pipeline.tables.arff`), gives the id, label, group, split and path roles their
+columns, picks the numeric feature columns (reporting what is left out) and builds the :class:`Table`.
 :func:`~genrekit.pipeline.tables.dataset.build_dataset` joins tables (and a store) for the benchmark.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,26 +38,17 @@ from pathlib import Path
 import numpy as np
 
 from genrekit.errors import ParameterError
+from genrekit.pipeline.tables.columns import MISSING_TOKENS, RawColumn, as_text, to_float
+from genrekit.pipeline.tables.formats import (PARQUET_HINT, TABLE_FORMATS, RawTable, read_columns,
+                                              require_pyarrow)
+from genrekit.roles import GROUP_COLUMNS
 
-#: Cell values a CSV reader takes as missing (compared case-insensitively, after stripping).
-MISSING_TOKENS = frozenset({"", "?", "na", "n/a", "nan", "-nan", "null", "none", "#n/a"})
-TABLE_FORMATS = {".csv": "csv", ".tsv": "csv", ".tab": "csv", ".txt": "csv", ".parquet": "parquet",
-                 ".pq": "parquet", ".arff": "arff"}
-PARQUET_HINT = "pip install pyarrow (or pip install 'genrekit[parquet]')"
+__all__ = ["MISSING_TOKENS", "PARQUET_HINT", "TABLE_FORMATS", "Table", "TableWarning", "read_table",
+           "require_pyarrow"]
 
 
 class TableWarning(UserWarning):
     """Something in a table was left out or guessed (columns left out, ids numbered)."""
-
-
-def require_pyarrow():
-    """``(pyarrow, pyarrow.parquet)``, or a :class:`ParameterError` that says how to install it."""
-    try:
-        import pyarrow
-        import pyarrow.parquet
-    except ImportError:
-        raise ParameterError(f"Parquet needs pyarrow: {PARQUET_HINT}") from None
-    return pyarrow, pyarrow.parquet
 
 
 # ============================================================================ the Table
@@ -135,308 +126,9 @@ class Table:
         return t
 
 
-# ============================================================================ raw columns
-@dataclass(eq=False)
-class _Column:
-    name: str
-    kind: str                 # numeric | nominal | string | date | text | <arrow type>
-    values: list              # raw strings, None = missing (Parquet numeric: a float64 array)
-    numeric: np.ndarray | None = None
-
-
-def _detect_format(path: Path, fmt: str | None) -> str:
-    if fmt:
-        f = fmt.lower().lstrip(".")
-        if f not in ("csv", "parquet", "arff"):
-            raise ParameterError(f"unknown table format {fmt!r}; genrekit reads csv, parquet and arff")
-        return f
-    f = TABLE_FORMATS.get(path.suffix.lower())
-    if f is None:
-        try:
-            with open(path, "rb") as fh:
-                head = fh.read(4)
-        except OSError:
-            head = b""
-        if head == b"PAR1":
-            return "parquet"
-        raise ParameterError(f"cannot tell the format of {path} from its extension {path.suffix or '(none)'}; "
-                             "name it .csv, .tsv, .parquet or .arff")
-    return f
-
-
-def _read_text(path: Path) -> tuple[str, str | None]:
-    data = path.read_bytes()
-    try:
-        return data.decode("utf-8-sig"), None
-    except UnicodeDecodeError:
-        return data.decode("latin-1"), f"{path.name} is not UTF-8; read as Latin-1"
-
-
-def _to_float(values, missing=MISSING_TOKENS):
-    """float64 array of ``values`` (raw strings, None = missing); None if one is not a number.
-
-    Returns ``(array, None)`` or ``(None, (row, value))`` naming the first value that is not a number.
-    """
-    clean = []
-    for v in values:
-        if v is None:
-            clean.append("nan")
-            continue
-        s = v.strip()
-        clean.append("nan" if s.lower() in missing else s)
-    try:
-        return np.array(clean, dtype=np.float64) if clean else np.zeros(0), None
-    except ValueError:
-        for i, s in enumerate(clean):
-            try:
-                float(s)
-            except ValueError:
-                return None, (i, s)
-    return None, (0, "?")  # pragma: no cover - numpy and float() disagree
-
-
-# ---------------------------------------------------------------------------- CSV
-def _read_csv(path: Path) -> tuple[list[_Column], list[str]]:
-    text, note = _read_text(path)
-    notes = [note] if note else []
-    first = text.split("\n", 1)[0]
-    if path.suffix.lower() in (".tsv", ".tab"):
-        delim = "\t"
-    else:
-        counts = {d: first.count(d) for d in (",", ";", "\t")}
-        delim = max(counts, key=lambda d: (counts[d], d == ","))
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
-    try:
-        header = next(reader)
-        rows = []
-        for row in reader:
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue
-            if len(row) != len(header):
-                raise ParameterError(f"{path}, line {reader.line_num}: {len(row)} fields, "
-                                     f"the header has {len(header)}")
-            rows.append(row)
-    except StopIteration:
-        raise ParameterError(f"{path} is empty; a table needs a header row naming its columns") from None
-    except csv.Error as e:
-        raise ParameterError(f"{path}, line {reader.line_num}: {e}") from None
-    cols_values = list(zip(*rows)) if rows else [() for _ in header]
-    cols = [_Column(h.strip(), "text", list(v)) for h, v in zip(header, cols_values)]
-    return cols, notes
-
-
-# ---------------------------------------------------------------------------- Parquet
-def _read_parquet(path: Path) -> tuple[list[_Column], list[str]]:
-    pa, pq = require_pyarrow()
-    try:
-        table = pq.read_table(path)
-    except (OSError, pa.ArrowException) as e:
-        raise ParameterError(f"cannot read {path} as Parquet: {e}") from None
-    cols = []
-    for name, col in zip(table.column_names, table.columns):
-        t = col.type
-        if pa.types.is_dictionary(t):
-            col = col.cast(t.value_type)
-            t = t.value_type
-        if pa.types.is_integer(t) or pa.types.is_floating(t):
-            arr = col.cast(pa.float64()).fill_null(float("nan")).to_numpy().astype(np.float64)
-            cols.append(_Column(name, "numeric", [None if v is None else str(v) for v in col.to_pylist()], arr))
-        elif pa.types.is_string(t) or pa.types.is_large_string(t):
-            cols.append(_Column(name, "string", col.to_pylist()))
-        else:
-            vals = col.to_pylist()
-            cols.append(_Column(name, str(t), [None if v is None else str(v) for v in vals]))
-    return cols, []
-
-
-# ---------------------------------------------------------------------------- ARFF
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", "'": "'", '"': '"', "%": "%", "0": "\0"}
-_WEIGHT = re.compile(r"^\{\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*\}$")
-
-
-class _ArffSyntax(Exception):
-    pass
-
-
-def _scan_value(s: str, i: int) -> tuple[str | None, bool, int]:
-    """One value starting at ``s[i]`` (whitespace skipped): ``(text, quoted, next index)``.
-
-    Unquoted ``?`` is returned as None (missing).
-    """
-    n = len(s)
-    while i < n and s[i] in " \t":
-        i += 1
-    if i < n and s[i] in "'\"":
-        q = s[i]
-        i += 1
-        buf = []
-        while i < n and s[i] != q:
-            if s[i] == "\\" and i + 1 < n:
-                buf.append(_ESCAPES.get(s[i + 1], s[i + 1]))
-                i += 2
-            else:
-                buf.append(s[i])
-                i += 1
-        if i >= n:
-            raise _ArffSyntax(f"unterminated {q}quote{q}")
-        return "".join(buf), True, i + 1
-    j = i
-    while j < n and s[j] not in ",}%":
-        j += 1
-    tok = s[i:j].strip()
-    return (None if tok == "?" else tok), False, j
-
-
-def _scan_list(s: str, sparse: bool = False) -> tuple[list, str]:
-    """Comma-separated values (or ``index value`` pairs) up to the end, a ``}`` or a comment.
-
-    Returns ``(items, rest)``: items are ``(text, quoted)`` (sparse: ``(index, text, quoted)``);
-    ``rest`` is what follows a closing ``}``.
-    """
-    items = []
-    i, n = 0, len(s)
-    while True:
-        while i < n and s[i] in " \t":
-            i += 1
-        if i >= n or s[i] == "%":
-            return items, ""
-        if s[i] == "}":
-            return items, s[i + 1:]
-        if sparse:
-            m = re.match(r"(\d+)\s+", s[i:])
-            if not m:
-                raise _ArffSyntax(f"sparse values are 'index value' pairs, got {s[i:i + 20]!r}")
-            index = int(m.group(1))
-            i += m.end()
-            text, quoted, i = _scan_value(s, i)
-            items.append((index, text, quoted))
-        else:
-            text, quoted, i = _scan_value(s, i)
-            items.append((text, quoted))
-        while i < n and s[i] in " \t":
-            i += 1
-        if i < n and s[i] == ",":
-            i += 1
-            continue
-        if i >= n or s[i] == "%":
-            return items, ""
-        if s[i] == "}":
-            return items, s[i + 1:]
-        raise _ArffSyntax(f"expected ',' after a value, got {s[i:i + 20]!r}")
-
-
-def _parse_attribute(rest: str) -> tuple[str, str, list | None]:
-    rest = rest.strip()
-    if not rest:
-        raise _ArffSyntax("@attribute needs a name and a type")
-    if rest[0] in "'\"":
-        name, _, i = _scan_value(rest, 0)
-    else:
-        m = re.match(r"[^\s{]+", rest)
-        name, i = m.group(0), m.end()
-    typ = rest[i:].strip()
-    low = typ.lower()
-    if low.startswith("{"):
-        items, _ = _scan_list(typ[1:])
-        return name, "nominal", [t if t is not None else "?" for t, _ in items]
-    word = re.split(r"[\s%]", low, maxsplit=1)[0]
-    if word in ("numeric", "real", "integer"):
-        return name, "numeric", None
-    if word == "string":
-        return name, "string", None
-    if word == "date":
-        return name, "date", None
-    if word == "relational":
-        raise _ArffSyntax(f"attribute {name!r} is relational (multi-instance), which genrekit does not read")
-    raise _ArffSyntax(f"attribute {name!r} has unknown type {typ!r} (expected numeric, real, integer, "
-                      "string, date or {{nominal values}})")
-
-
-def _read_arff(path: Path) -> tuple[list[_Column], list[str], str | None]:
-    text, note = _read_text(path)
-    notes = [note] if note else []
-    lines = text.splitlines()
-    attrs: list[tuple[str, str, list | None]] = []
-    relation = None
-    data_at = None
-    for lineno, line in enumerate(lines, start=1):
-        s = line.strip()
-        if not s or s.startswith("%"):
-            continue
-        low = s.lower()
-        try:
-            if low.startswith("@relation"):
-                relation = s[len("@relation"):].strip()
-            elif low.startswith("@attribute"):
-                attrs.append(_parse_attribute(s[len("@attribute"):]))
-            elif low.startswith("@data"):
-                data_at = lineno
-                break
-            else:
-                raise _ArffSyntax(f"expected @relation, @attribute or @data, got {s[:40]!r}")
-        except _ArffSyntax as e:
-            raise ParameterError(f"{path}, line {lineno}: {e}") from None
-    if data_at is None:
-        raise ParameterError(f"{path} has no @data section; is it an ARFF file?")
-    if not attrs:
-        raise ParameterError(f"{path} declares no @attribute")
-    n = len(attrs)
-    columns: list[list] = [[] for _ in attrs]
-    nominal_sets = [set(v) if k == "nominal" else None for _, k, v in attrs]
-    defaults = [(v[0] if k == "nominal" and v else ("0" if k == "numeric" else "")) for _, k, v in attrs]
-    n_weights = 0
-    for lineno in range(data_at + 1, len(lines) + 1):
-        s = lines[lineno - 1].strip()
-        if not s or s.startswith("%"):
-            continue
-        try:
-            if s.startswith("{"):
-                items, rest = _scan_list(s[1:], sparse=True)
-                row = list(defaults)
-                for index, val, _ in items:
-                    if not 0 <= index < n:
-                        raise _ArffSyntax(f"sparse index {index} is outside the {n} attributes")
-                    row[index] = val
-                rest = rest.strip().lstrip(",").strip()
-                if rest:
-                    if not _WEIGHT.match(rest):
-                        raise _ArffSyntax(f"unexpected text after the sparse row: {rest[:20]!r}")
-                    n_weights += 1
-            else:
-                items, rest = _scan_list(s)
-                if rest.strip():
-                    raise _ArffSyntax("unexpected '}' in a dense row")
-                if len(items) == n + 1 and not items[-1][1] and items[-1][0] and _WEIGHT.match(items[-1][0] + "}"):
-                    items = items[:-1]  # "{w" was cut at the brace: an instance weight
-                    n_weights += 1
-                if len(items) != n:
-                    raise _ArffSyntax(f"{len(items)} values, the header declares {n} attributes")
-                row = [t for t, _ in items]
-        except _ArffSyntax as e:
-            raise ParameterError(f"{path}, line {lineno}: {e}") from None
-        for j, v in enumerate(row):
-            if v is not None and nominal_sets[j] is not None and v not in nominal_sets[j]:
-                allowed = ", ".join(attrs[j][2][:10])
-                raise ParameterError(f"{path}, line {lineno}: {v!r} is not a value of nominal attribute "
-                                     f"{attrs[j][0]!r} ({{{allowed}}})")
-            columns[j].append(v)
-    if n_weights:
-        notes.append(f"{path.name}: instance weights on {n_weights} rows ignored")
-    cols = []
-    for (name, kind, _), vals in zip(attrs, columns):
-        c = _Column(name, kind, vals)
-        if kind == "numeric":
-            arr, bad = _to_float(vals, missing=frozenset())
-            if arr is None:
-                raise ParameterError(f"{path}: numeric attribute {name!r} holds {bad[1]!r} (data row {bad[0] + 1}), "
-                                     "which is not a number")
-            c.numeric = arr
-        cols.append(c)
-    return cols, notes, relation
-
-
-# ============================================================================ reading
-def _find(cols: list[_Column], wanted: str) -> _Column | None:
+# ============================================================================ roles
+def _find(cols: list[RawColumn], wanted: str) -> RawColumn | None:
+    """The column named ``wanted`` exactly, else the one column named so case-insensitively."""
     for c in cols:
         if c.name == wanted:
             return c
@@ -444,23 +136,148 @@ def _find(cols: list[_Column], wanted: str) -> _Column | None:
     return hits[0] if len(hits) == 1 else None
 
 
-def _show_columns(cols: list[_Column], limit: int = 25) -> str:
+def _show_columns(cols: list[RawColumn], limit: int = 25) -> str:
     names = [c.name or "(unnamed)" for c in cols]
     more = f", … ({len(names)} in all)" if len(names) > limit else ""
     return ", ".join(names[:limit]) + more
 
 
-def _as_text(c: _Column, missing=MISSING_TOKENS) -> np.ndarray:
-    out = []
-    for v in c.values:
-        if v is None:
-            out.append(None)
+def _taken(roles: dict, c: RawColumn) -> bool:
+    return any(c is d for d in roles.values())
+
+
+def _pick_role(raw: RawTable, roles: dict, missing_roles: dict, key: str, given: str | None, defaults,
+               strict: bool) -> None:
+    """Give role ``key`` its column: ``given`` (which must exist when ``strict``), else the first free default."""
+    cols, path = raw.columns, raw.path
+    if given is not None:
+        c = _find(cols, given)
+        if c is None:
+            if strict:
+                raise ParameterError(f"{path.name} has no column {given!r} (--{key}-column); "
+                                     f"its columns: {_show_columns(cols)}")
+            missing_roles[key] = given
+        elif _taken(roles, c):
+            other = next(k for k, d in roles.items() if d is c)
+            raise ParameterError(f"{path.name}: column {c.name!r} cannot be both the {other} and the {key} column")
+        roles[key] = c
+        return
+    for d in defaults:
+        c = _find(cols, d)
+        if c is not None and not _taken(roles, c):
+            roles[key] = c
+            return
+    roles[key] = None
+
+
+def _resolve_roles(raw: RawTable, *, id_column, label_column, group_column, split_column,
+                   require_label: bool, strict: bool) -> tuple[dict, dict]:
+    """``(role → column or None, role → column asked for but absent)`` for id, label, group, split, path."""
+    roles: dict[str, RawColumn | None] = {}
+    missing_roles: dict = {}
+
+    def pick(key, given, defaults):
+        _pick_role(raw, roles, missing_roles, key, given, defaults, strict)
+
+    pick("id", id_column, ("id",))
+    pick("label", label_column, ("label",))
+    if label_column is None and roles["label"] is None and raw.format == "arff":
+        nominal = [c for c in raw.columns if c.kind == "nominal" and not _taken(roles, c)]
+        if nominal:
+            roles["label"] = nominal[-1]
+            raw.notes.append(f"{raw.path.name}: class = the last nominal attribute, {nominal[-1].name!r}")
+    pick("group", group_column, GROUP_COLUMNS)
+    pick("split", split_column, ("split",))
+    pick("path", None, ("path",))
+    if roles["label"] is None and require_label:
+        used = [c for c in roles.values() if c is not None]
+        asked = label_column or "label"
+        text_cols = [c.name for c in raw.columns if c.kind != "numeric" and c.name and c not in used]
+        hint = f" (text columns: {', '.join(text_cols[:10])})" if text_cols else ""
+        raise ParameterError(f"{raw.path.name} has no label column {asked!r}; its columns: "
+                             f"{_show_columns(raw.columns)}. Name the label column with --label-column{hint}")
+    return roles, missing_roles
+
+
+def _role_values(raw: RawTable, roles: dict, id_column: str | None) -> tuple[np.ndarray, ...]:
+    """``(ids, labels, groups, splits, paths)`` per row; without an id column rows are numbered (noted)."""
+    missing = MISSING_TOKENS if raw.format == "csv" else frozenset()
+    n_rows, name = raw.n_rows, raw.path.name
+    used = [c for c in roles.values() if c is not None]
+    if roles["id"] is not None:
+        ids = as_text(roles["id"], missing)
+        blank = np.flatnonzero([v is None for v in ids])
+        if len(blank):
+            raise ParameterError(f"{name}: {len(blank)} rows have no id in column {roles['id'].name!r} "
+                                 f"(first: data row {blank[0] + 1})")
+    else:
+        ids = np.array([str(i) for i in range(n_rows)], dtype=object)
+        unique_text = [c.name for c in raw.columns if c.name and c not in used and c.kind != "numeric"
+                       and len(set(c.values)) == n_rows]
+        hint = f"; columns with a unique value per row: {', '.join(unique_text[:5])}" if unique_text else ""
+        raw.notes.append(f"{name} has no {id_column or 'id'!r} column: rows are numbered from 0 as track ids "
+                         f"(a join with other sources matches row numbers); name the id column with --id-column{hint}")
+
+    def meta(key):
+        c = roles[key]
+        return as_text(c, missing) if c is not None else np.array([None] * n_rows, dtype=object)
+
+    paths = meta("path") if roles["path"] is not None else None
+    return ids, meta("label"), meta("group"), meta("split"), paths
+
+
+# ============================================================================ features
+def _feature_columns(raw: RawTable, used: list) -> tuple[np.ndarray, list, dict, list]:
+    """``(X, names, left_out, warnings)``: every numeric column no role took; the others left out, reported."""
+    name = raw.path.name
+    X_cols, names, left_out, warn = [], [], {}, []
+    for j, c in enumerate(raw.columns):
+        if c in used:
             continue
-        s = str(v).strip()
-        out.append(None if s.lower() in missing or s == "" else s)
-    return np.array(out, dtype=object)
+        if not c.name:
+            left_out[f"(unnamed column {j + 1})"] = "unnamed (a saved row index?)"
+            continue
+        if c.numeric is None and c.kind in ("text",):
+            arr, bad = to_float(c.values)
+            if arr is None:
+                left_out[c.name] = f"text (e.g. {bad[1][:30]!r})"
+                continue
+            c.numeric = arr
+        if c.numeric is None:
+            left_out[c.name] = c.kind
+            continue
+        arr = c.numeric
+        if np.isinf(arr).any():
+            r = int(np.flatnonzero(np.isinf(arr))[0])
+            raise ParameterError(f"{name}: column {c.name!r} holds an infinite value (data row {r + 1}); "
+                                 "replace it, or mark it missing (an empty cell or ?)")
+        if np.isnan(arr).all():
+            left_out[c.name] = "no values"
+            continue
+        X_cols.append(arr.astype(np.float32))
+        names.append(c.name)
+    if left_out:
+        shown = ", ".join(f"{k} ({v})" for k, v in list(left_out.items())[:12])
+        more = f", … ({len(left_out)} in all)" if len(left_out) > 12 else ""
+        warn.append(f"{name}: {len(left_out)} column{'s' if len(left_out) > 1 else ''} left out, "
+                    f"not numeric: {shown}{more}")
+    if not X_cols:
+        raise ParameterError(f"{name} has no numeric feature column; its columns: {_show_columns(raw.columns)}")
+    return np.column_stack(X_cols).astype(np.float32, copy=False), names, left_out, warn
 
 
+def _check_unique_ids(ids: np.ndarray, raw: RawTable) -> None:
+    """Raise on an id that appears twice (with a hint when the table looks frame-level)."""
+    uniq, counts = np.unique(ids.astype(str), return_counts=True)
+    if (counts > 1).any():
+        k = int(np.argmax(counts))
+        frames = any(_find(raw.columns, n) is not None for n in ("frame", "time"))
+        hint = (" — this looks like a frame-level table (one row per frame); the benchmark needs one row per "
+                "track (genrekit export --level summary)") if frames else ""
+        raise ParameterError(f"{raw.path.name}: id {uniq[k]!r} appears on {counts[k]} rows; ids must be unique{hint}")
+
+
+# ============================================================================ reading
 def read_table(path, *, label_column: str | None = None, group_column: str | None = None,
                id_column: str | None = None, split_column: str | None = None, format: str | None = None,
                require_label: bool = True, strict: bool = True) -> Table:
@@ -495,153 +312,19 @@ def read_table(path, *, label_column: str | None = None, group_column: str | Non
     TableWarning
         Columns left out (not numeric) and ids numbered; also in :attr:`Table.warnings`.
     """
-    path = Path(path)
-    if not path.exists():
-        raise ParameterError(f"table {path} does not exist")
-    if path.is_dir():
-        raise ParameterError(f"{path} is a folder; --table takes a CSV, Parquet or ARFF file "
-                             "(a feature store goes to --store)")
-    fmt = _detect_format(path, format)
-    relation = None
-    if fmt == "csv":
-        cols, notes = _read_csv(path)
-    elif fmt == "parquet":
-        cols, notes = _read_parquet(path)
-    else:
-        cols, notes, relation = _read_arff(path)
-    n_rows = len(cols[0].values) if cols else 0
-    if not cols:
-        raise ParameterError(f"{path} has no columns")
-    if n_rows == 0:
-        raise ParameterError(f"{path} has a header but no rows")
-    named = [c.name for c in cols if c.name]
-    dup = sorted({n for n in named if named.count(n) > 1})
-    if dup:
-        raise ParameterError(f"{path}: column {dup[0]!r} appears {named.count(dup[0])} times; names must be unique")
-
-    warn: list[str] = []
-    missing_roles: dict = {}
-    roles: dict[str, _Column | None] = {}
-
-    def taken(c):
-        return any(c is d for d in roles.values())
-
-    def role(key, given, defaults):
-        if given is not None:
-            c = _find(cols, given)
-            if c is None:
-                if strict:
-                    raise ParameterError(f"{path.name} has no column {given!r} (--{key}-column); "
-                                         f"its columns: {_show_columns(cols)}")
-                missing_roles[key] = given
-            elif taken(c):
-                other = next(k for k, d in roles.items() if d is c)
-                raise ParameterError(f"{path.name}: column {c.name!r} cannot be both the {other} and the {key} column")
-            roles[key] = c
-            return
-        for d in defaults:
-            c = _find(cols, d)
-            if c is not None and not taken(c):
-                roles[key] = c
-                return
-        roles[key] = None
-
-    role("id", id_column, ("id",))
-    role("label", label_column, ("label",))
-    if label_column is None and roles["label"] is None and fmt == "arff":
-        nominal = [c for c in cols if c.kind == "nominal" and not taken(c)]
-        if nominal:
-            roles["label"] = nominal[-1]
-            notes.append(f"{path.name}: class = the last nominal attribute, {nominal[-1].name!r}")
-    role("group", group_column, ("group", "artist"))
-    role("split", split_column, ("split",))
-    role("path", None, ("path",))
-    used = [c for c in roles.values() if c is not None]
-    if roles["label"] is None and require_label:
-        asked = label_column or "label"
-        text_cols = [c.name for c in cols if c.kind != "numeric" and c.name and c not in used]
-        hint = f" (text columns: {', '.join(text_cols[:10])})" if text_cols else ""
-        raise ParameterError(f"{path.name} has no label column {asked!r}; its columns: {_show_columns(cols)}. "
-                             f"Name the label column with --label-column{hint}")
-
-    missing = MISSING_TOKENS if fmt == "csv" else frozenset()
-    # ids
-    if roles["id"] is not None:
-        ids = _as_text(roles["id"], missing)
-        blank = np.flatnonzero([v is None for v in ids])
-        if len(blank):
-            raise ParameterError(f"{path.name}: {len(blank)} rows have no id in column {roles['id'].name!r} "
-                                 f"(first: data row {blank[0] + 1})")
-    else:
-        ids = np.array([str(i) for i in range(n_rows)], dtype=object)
-        unique_text = [c.name for c in cols if c.name and c not in used and c.kind != "numeric"
-                       and len(set(c.values)) == n_rows]
-        hint = f"; columns with a unique value per row: {', '.join(unique_text[:5])}" if unique_text else ""
-        msg = (f"{path.name} has no {id_column or 'id'!r} column: rows are numbered from 0 as track ids "
-               f"(a join with other sources matches row numbers); name the id column with --id-column{hint}")
-        notes.append(msg)
-
-    def meta(key):
-        c = roles[key]
-        return _as_text(c, missing) if c is not None else np.array([None] * n_rows, dtype=object)
-
-    labels, groups, splits = meta("label"), meta("group"), meta("split")
-    paths = meta("path") if roles["path"] is not None else None
-
-    # features
-    X_cols, names, left_out = [], [], {}
-    for j, c in enumerate(cols):
-        if c in used:
-            continue
-        if not c.name:
-            left_out[f"(unnamed column {j + 1})"] = "unnamed (a saved row index?)"
-            continue
-        if c.numeric is None and c.kind in ("text",):
-            arr, bad = _to_float(c.values)
-            if arr is None:
-                left_out[c.name] = f"text (e.g. {bad[1][:30]!r})"
-                continue
-            c.numeric = arr
-        if c.numeric is None:
-            left_out[c.name] = c.kind
-            continue
-        arr = c.numeric
-        if np.isinf(arr).any():
-            r = int(np.flatnonzero(np.isinf(arr))[0])
-            raise ParameterError(f"{path.name}: column {c.name!r} holds an infinite value (data row {r + 1}); "
-                                 "replace it, or mark it missing (an empty cell or ?)")
-        if np.isnan(arr).all():
-            left_out[c.name] = "no values"
-            continue
-        X_cols.append(arr.astype(np.float32))
-        names.append(c.name)
-    if left_out:
-        shown = ", ".join(f"{k} ({v})" for k, v in list(left_out.items())[:12])
-        more = f", … ({len(left_out)} in all)" if len(left_out) > 12 else ""
-        warn.append(f"{path.name}: {len(left_out)} column{'s' if len(left_out) > 1 else ''} left out, "
-                    f"not numeric: {shown}{more}")
-    if not X_cols:
-        raise ParameterError(f"{path.name} has no numeric feature column; its columns: {_show_columns(cols)}")
-    X = np.column_stack(X_cols).astype(np.float32, copy=False)
-
-    # duplicate ids
-    uniq, counts = np.unique(ids.astype(str), return_counts=True)
-    if (counts > 1).any():
-        k = int(np.argmax(counts))
-        frames = any(_find(cols, n) is not None for n in ("frame", "time"))
-        hint = (" — this looks like a frame-level table (one row per frame); the benchmark needs one row per "
-                "track (genrekit export --level summary)") if frames else ""
-        raise ParameterError(f"{path.name}: id {uniq[k]!r} appears on {counts[k]} rows; ids must be unique{hint}")
-
+    raw = read_columns(Path(path), format)
+    roles, missing_roles = _resolve_roles(raw, id_column=id_column, label_column=label_column,
+                                          group_column=group_column, split_column=split_column,
+                                          require_label=require_label, strict=strict)
+    ids, labels, groups, splits, paths = _role_values(raw, roles, id_column)
+    X, names, left_out, warn = _feature_columns(raw, [c for c in roles.values() if c is not None])
+    _check_unique_ids(ids, raw)
     table = Table(ids=ids, X=X, names=names, labels=labels, groups=groups, splits=splits, paths=paths,
-                  source=str(path), format=fmt,
+                  source=str(raw.path), format=raw.format,
                   columns={k: (c.name if c is not None else None) for k, c in roles.items()},
-                  left_out=left_out, notes=notes, warnings=warn, missing_roles=missing_roles,
-                  all_columns=[c.name for c in cols])
-    table.relation = relation
+                  left_out=left_out, notes=raw.notes, warnings=warn, missing_roles=missing_roles,
+                  all_columns=[c.name for c in raw.columns])
+    table.relation = raw.relation
     for w in warn:
         warnings.warn(w, TableWarning, stacklevel=2)
     return table
-
-
-# ============================================================================ the Dataset
