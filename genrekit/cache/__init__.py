@@ -10,10 +10,11 @@ Knows no librosa and no models: it stores the named arrays it is handed and read
     verify   `genrekit verify [--repair]`;  describe: `genrekit info`
 """
 
+from genrekit.cache.index import load_index, write_index
 from genrekit.cache.layout import SCHEMA_VERSION, FailureRow, TrackRow
 from genrekit.cache.lock import StoreLock
 from genrekit.cache.shards import ShardWriter
-from genrekit.cache.store import FeatureStore, load_index, write_index
+from genrekit.cache.store import FeatureStore
 
 __all__ = ["SCHEMA_VERSION", "FailureRow", "FeatureStore", "ShardWriter", "StoreLock", "TrackRow",
            "load_index", "write_index"]

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from genrekit.cache.index import write_index
 from genrekit.cache.layout import (
     FAILURE_INT_FIELDS,
     FAILURE_STR_FIELDS,
@@ -34,7 +35,6 @@ from genrekit.cache.layout import (
     TRACK_STR_FIELDS,
 )
 from genrekit.cache.lock import StoreLock
-from genrekit.cache.store import write_index
 from genrekit.errors import StoreError
 from genrekit.files import file_sha256, lock_holder
 
