@@ -31,7 +31,7 @@ FEATURES = ("mfcc", "mfcc_delta", "chroma", "contrast", "centroid", "bandwidth",
 def build_store(path: Path, n_tracks: int, n_labels: int = 10, artists_per_label: int = 10,
                 n_frames: int = 64, seed: int = 0, label_spread: float = 0.03, artist_spread: float = 0.03) -> Path:
     """A store of ``n_tracks`` synthetic tracks whose frames depend on label and artist."""
-    from genrekit.cache.store import SCHEMA_VERSION, ShardWriter, TrackRow, write_index
+    from genrekit.cache import SCHEMA_VERSION, ShardWriter, TrackRow, write_index
     from genrekit.features import FeatureConfig, summary_vector
     from genrekit.pipeline.extraction.worker import shard_writer_args
 

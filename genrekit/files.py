@@ -3,6 +3,8 @@
 A reader never sees a half-written file: :func:`atomic_write` writes to a temporary sibling
 (``NAME.<pid>.tmp``), flushes and fsyncs it, then renames it over ``NAME``; on any error —
 a full disk included — the temporary file is removed and the old file, if any, is left as it was.
+A file written by a library under a temporary name of its own (an HDF5 shard) is made durable
+with :func:`fsync_file` before its rename and :func:`fsync_dir` after it.
 """
 
 from __future__ import annotations
@@ -57,6 +59,30 @@ def atomic_write_text(path, text: str, **kw) -> Path:
     return Path(path)
 
 
+def fsync_file(path) -> None:
+    """Flush a file's data to disk (before it is renamed into place)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_dir(path) -> None:
+    """Flush a directory's entries (a rename into it) to disk; quietly nothing where a directory
+    cannot be opened or synced."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory fds
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
+
+
 def file_sha256(path) -> str:
     """Hex SHA-256 of a file's bytes, read in blocks."""
     with open(path, "rb") as f:
@@ -94,8 +120,14 @@ def lock_holder(path) -> str | None:
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except OSError:
-            return os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
+            return read_lock_note(fd)
         fcntl.flock(fd, fcntl.LOCK_UN)
         return None
     finally:
         os.close(fd)
+
+
+def read_lock_note(fd: int) -> str:
+    """The note a lock's holder wrote at the start of the open lock file ``fd`` ("pid N on
+    HOST"), or "another process" when there is none."""
+    return os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from genrekit.cache.store import SCHEMA_VERSION, ShardWriter, TrackRow, write_index
+from genrekit.cache import SCHEMA_VERSION, ShardWriter, TrackRow, write_index
 from genrekit.features import FeatureConfig, summary_vector
 
 

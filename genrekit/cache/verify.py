@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from genrekit.cache.store import (
+from genrekit.cache.index import write_index
+from genrekit.cache.layout import (
     FAILURE_INT_FIELDS,
     FAILURE_STR_FIELDS,
     INDEX_NAME,
@@ -32,9 +33,8 @@ from genrekit.cache.store import (
     TMP_SUFFIX,
     TRACK_INT_FIELDS,
     TRACK_STR_FIELDS,
-    StoreLock,
-    write_index,
 )
+from genrekit.cache.lock import StoreLock
 from genrekit.errors import StoreError
 from genrekit.files import file_sha256, lock_holder
 
@@ -162,7 +162,27 @@ class _Bad(Exception):
 
 
 def _check_shard(path: Path) -> dict:
-    """Read a whole shard; return what it holds. Raises :class:`_Bad` for what is wrong with it."""
+    """Read a whole shard; return what it holds. Raises :class:`_Bad` for what is wrong with it.
+
+    Three steps, in this order: open it and read its attributes, check its structure (datasets,
+    lengths, offsets, shapes), then read every value.
+    """
+    f = _open_shard(path)
+    try:
+        with f:
+            config_hash, config_json = _check_attrs(f)
+            datasets = _check_structure(f)
+            ids, hashes, fids = _check_values(f, *datasets)
+    except _Bad:
+        raise
+    except Exception as e:  # anything else h5py trips on in a damaged file
+        raise _Bad("unreadable", f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
+    return {"config_hash": config_hash, "config_json": config_json, "ids": ids,
+            "content_hashes": hashes, "failure_ids": fids}
+
+
+def _open_shard(path: Path):
+    """The shard as an open ``h5py.File``; a file this user may not read is ``access``, never damaged."""
     import h5py
 
     try:  # an access error says nothing about the shard's bytes: report it, never call it damaged
@@ -172,83 +192,96 @@ def _check_shard(path: Path) -> dict:
         raise _Bad("access", f"permission denied ({e.strerror}); the file is left alone: give this "
                              f"user read access (e.g. chmod u+r, or run as its owner)") from None
     try:
-        f = h5py.File(path, "r")
+        return h5py.File(path, "r")
     except Exception as e:
         raise _Bad("unreadable", f"cannot open as HDF5: {str(e).splitlines()[0]}") from None
+
+
+def _check_attrs(f) -> tuple[str, str]:
+    """The shard's ``config_hash`` and ``config_json``, after its schema version is checked."""
     try:
-        with f:
-            try:
-                sv = int(f.attrs["schema_version"])
-                config_hash = str(f.attrs["config_hash"])
-                config_json = str(f.attrs["config_json"])
-            except KeyError as e:
-                raise _Bad("structure", f"attribute {e.args[0]!r} is missing") from None
-            if sv != SCHEMA_VERSION:
-                raise _Bad("schema", f"schema version {sv}; this genrekit reads {SCHEMA_VERSION}; "
-                                     f"extract into a new store (--store NEW_PATH)")
-            need = ([f"tracks/{k}" for k in (*TRACK_STR_FIELDS, "duration", *TRACK_INT_FIELDS)]
-                    + ["frames/offsets", "summary/matrix", "summary/names"]
-                    + [f"failures/{k}" for k in (*FAILURE_STR_FIELDS, *FAILURE_INT_FIELDS)])
-            missing = [k for k in need if not isinstance(f.get(k), h5py.Dataset)]
-            if missing:
-                raise _Bad("structure", f"missing dataset(s): {', '.join(missing)}")
-            n = f["tracks/id"].shape[0]
-            wrong = [k for k in need if k.startswith("tracks/") and f[k].shape != (n,)]
-            m = f["failures/id"].shape[0]
-            wrong += [k for k in need if k.startswith("failures/") and f[k].shape != (m,)]
-            if wrong:
-                raise _Bad("structure", f"{', '.join(wrong)}: length differs from tracks/id ({n}) or failures/id ({m})")
-            off = f["frames/offsets"][:]
-            if off.shape != (n + 1,) or off[0] != 0:
-                raise _Bad("structure", f"frames/offsets has shape {off.shape} starting at "
-                                        f"{off[0] if off.size else None}; expected ({n + 1},) starting at 0")
-            if np.any(np.diff(off) < 0):
-                raise _Bad("structure", "frames/offsets is not monotone")
-            n_frames = f["tracks/n_frames"][:]
-            if not np.array_equal(np.diff(off), n_frames):
-                raise _Bad("structure", "frames/offsets disagree with tracks/n_frames")
-            frames = {k: v for k, v in f["frames"].items() if k != "offsets"}
-            if not frames:
-                raise _Bad("structure", "no frame feature datasets under frames/")
-            for k, ds in frames.items():
-                if not isinstance(ds, h5py.Dataset) or ds.ndim != 2 or ds.shape[0] != off[-1]:
-                    raise _Bad("structure", f"frames/{k} has shape {getattr(ds, 'shape', None)}; "
-                                            f"expected ({int(off[-1])}, dim)")
-            names = f["summary/names"]
-            sm = f["summary/matrix"]
-            if sm.shape != (n, names.shape[0]):
-                raise _Bad("structure", f"summary/matrix has shape {sm.shape}; expected ({n}, {names.shape[0]})")
-            tf = dict(f["track_features"].items()) if "track_features" in f else {}
-            for k, ds in tf.items():
-                if not isinstance(ds, h5py.Dataset) or ds.ndim != 2 or ds.shape[0] != n:
-                    raise _Bad("structure", f"track_features/{k} has shape {getattr(ds, 'shape', None)}; expected ({n}, dim)")
-            # every value, every chunk: decompression errors and non-finite numbers surface here
-            floats = {"tracks/duration": f["tracks/duration"], "summary/matrix": sm,
-                      **{f"frames/{k}": v for k, v in frames.items()},
-                      **{f"track_features/{k}": v for k, v in tf.items()}}
-            try:
-                for name, ds in floats.items():
-                    for block in _blocks(ds):
-                        if not np.isfinite(block).all():
-                            raise _Bad("nonfinite", f"{name} holds NaN or Inf")
-                ids = _strs(f["tracks/id"])
-                hashes = _strs(f["tracks/content_hash"])
-                fids = _strs(f["failures/id"])
-                for k in (*TRACK_STR_FIELDS, *TRACK_INT_FIELDS):
-                    f["tracks"][k][:]
-                for k in (*FAILURE_STR_FIELDS, *FAILURE_INT_FIELDS):
-                    f["failures"][k][:]
-                names[:]
-            except _Bad:
-                raise
-            except Exception as e:
-                raise _Bad("unreadable", f"cannot read its data: {str(e).splitlines()[0]}") from None
+        sv = int(f.attrs["schema_version"])
+        config_hash = str(f.attrs["config_hash"])
+        config_json = str(f.attrs["config_json"])
+    except KeyError as e:
+        raise _Bad("structure", f"attribute {e.args[0]!r} is missing") from None
+    if sv != SCHEMA_VERSION:
+        raise _Bad("schema", f"schema version {sv}; this genrekit reads {SCHEMA_VERSION}; "
+                             f"extract into a new store (--store NEW_PATH)")
+    return config_hash, config_json
+
+
+#: The datasets every shard holds, whatever its features.
+_REQUIRED = ([f"tracks/{k}" for k in (*TRACK_STR_FIELDS, "duration", *TRACK_INT_FIELDS)]
+             + ["frames/offsets", "summary/matrix", "summary/names"]
+             + [f"failures/{k}" for k in (*FAILURE_STR_FIELDS, *FAILURE_INT_FIELDS)])
+
+
+def _check_structure(f) -> tuple:
+    """Required datasets, their lengths, the frame offsets and every shape. Returns the datasets
+    whose values :func:`_check_values` reads: summary matrix and names, frame and track-level
+    features by name."""
+    import h5py
+
+    missing = [k for k in _REQUIRED if not isinstance(f.get(k), h5py.Dataset)]
+    if missing:
+        raise _Bad("structure", f"missing dataset(s): {', '.join(missing)}")
+    n = f["tracks/id"].shape[0]
+    wrong = [k for k in _REQUIRED if k.startswith("tracks/") and f[k].shape != (n,)]
+    m = f["failures/id"].shape[0]
+    wrong += [k for k in _REQUIRED if k.startswith("failures/") and f[k].shape != (m,)]
+    if wrong:
+        raise _Bad("structure", f"{', '.join(wrong)}: length differs from tracks/id ({n}) or failures/id ({m})")
+    off = f["frames/offsets"][:]
+    if off.shape != (n + 1,) or off[0] != 0:
+        raise _Bad("structure", f"frames/offsets has shape {off.shape} starting at "
+                                f"{off[0] if off.size else None}; expected ({n + 1},) starting at 0")
+    if np.any(np.diff(off) < 0):
+        raise _Bad("structure", "frames/offsets is not monotone")
+    if not np.array_equal(np.diff(off), f["tracks/n_frames"][:]):
+        raise _Bad("structure", "frames/offsets disagree with tracks/n_frames")
+    frames = {k: v for k, v in f["frames"].items() if k != "offsets"}
+    if not frames:
+        raise _Bad("structure", "no frame feature datasets under frames/")
+    for k, ds in frames.items():
+        if not isinstance(ds, h5py.Dataset) or ds.ndim != 2 or ds.shape[0] != off[-1]:
+            raise _Bad("structure", f"frames/{k} has shape {getattr(ds, 'shape', None)}; "
+                                    f"expected ({int(off[-1])}, dim)")
+    names = f["summary/names"]
+    sm = f["summary/matrix"]
+    if sm.shape != (n, names.shape[0]):
+        raise _Bad("structure", f"summary/matrix has shape {sm.shape}; expected ({n}, {names.shape[0]})")
+    tf = dict(f["track_features"].items()) if "track_features" in f else {}
+    for k, ds in tf.items():
+        if not isinstance(ds, h5py.Dataset) or ds.ndim != 2 or ds.shape[0] != n:
+            raise _Bad("structure", f"track_features/{k} has shape {getattr(ds, 'shape', None)}; expected ({n}, dim)")
+    return sm, names, frames, tf
+
+
+def _check_values(f, sm, names, frames: dict, tf: dict) -> tuple[list[str], list[str], list[str]]:
+    """Read every value of every chunk: decompression errors and non-finite numbers surface here.
+    Returns the track ids, their content hashes and the failure ids."""
+    floats = {"tracks/duration": f["tracks/duration"], "summary/matrix": sm,
+              **{f"frames/{k}": v for k, v in frames.items()},
+              **{f"track_features/{k}": v for k, v in tf.items()}}
+    try:
+        for name, ds in floats.items():
+            for block in _blocks(ds):
+                if not np.isfinite(block).all():
+                    raise _Bad("nonfinite", f"{name} holds NaN or Inf")
+        ids = _strs(f["tracks/id"])
+        hashes = _strs(f["tracks/content_hash"])
+        fids = _strs(f["failures/id"])
+        for k in (*TRACK_STR_FIELDS, *TRACK_INT_FIELDS):
+            f["tracks"][k][:]
+        for k in (*FAILURE_STR_FIELDS, *FAILURE_INT_FIELDS):
+            f["failures"][k][:]
+        names[:]
     except _Bad:
         raise
-    except Exception as e:  # anything else h5py trips on in a damaged file
-        raise _Bad("unreadable", f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
-    return {"config_hash": config_hash, "config_json": config_json, "ids": ids,
-            "content_hashes": hashes, "failure_ids": fids}
+    except Exception as e:
+        raise _Bad("unreadable", f"cannot read its data: {str(e).splitlines()[0]}") from None
+    return ids, hashes, fids
 
 
 def _read_raw_index(store: Path) -> tuple[dict | None, str | None]:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from genrekit.cache.store import FeatureStore, load_index, write_index
+from genrekit.cache import FeatureStore, load_index, write_index
 from genrekit.errors import StoreError
 from tests.conftest import make_synthetic_store
 

@@ -15,7 +15,7 @@ import pytest
 distributed = pytest.importorskip("distributed")
 psutil = pytest.importorskip("psutil")  # a dependency of distributed
 
-from genrekit.cache.store import FeatureStore, load_index  # noqa: E402
+from genrekit.cache import FeatureStore, load_index  # noqa: E402
 from genrekit.cli import main  # noqa: E402
 from genrekit.errors import ParameterError, StoreError  # noqa: E402
 from genrekit.features import FeatureConfig  # noqa: E402

@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 from threadpoolctl import threadpool_limits
 
-from genrekit.cache.store import FeatureStore, load_index
+from genrekit.cache import FeatureStore, load_index
 from genrekit.cli import main
 from genrekit.features import FeatureConfig, compute_features, summary_names
 from genrekit.pipeline.extraction.decode import decode
@@ -211,7 +211,7 @@ def test_index_is_rebuilt_from_shards_when_lost(collection, tmp_path):
 
 
 def test_second_writer_is_refused_naming_the_holder(collection, tmp_path):
-    from genrekit.cache.store import StoreLock
+    from genrekit.cache import StoreLock
     from genrekit.errors import StoreError
 
     store = tmp_path / "store"

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from genrekit.cache.store import FeatureStore, load_index
+from genrekit.cache import FeatureStore, load_index
 from tests.audio_helpers import write_collection
 
 ARGS = ["--workers", "1", "--shard-size", "2", "--features", "mfcc,chroma,rms", "--no-progress"]

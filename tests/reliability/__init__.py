@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from genrekit.cache.store import FeatureStore, load_index
+from genrekit.cache import FeatureStore, load_index
 
 #: A quick feature config for the crash and concurrency tests (the bad-input suite uses them all).
 FEATURES = "mfcc,mfcc_delta,chroma,rms,tempo"

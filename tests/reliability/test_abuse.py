@@ -16,7 +16,7 @@ import tempfile
 import pytest
 import soundfile as sf
 
-from genrekit.cache.store import FeatureStore, load_index
+from genrekit.cache import FeatureStore, load_index
 from genrekit.cache.verify import verify_store
 from genrekit.cli import main
 from genrekit.features import FeatureConfig, parse_feature_list

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from genrekit.cache.store import FeatureStore, load_index
+from genrekit.cache import FeatureStore, load_index
 from genrekit.cli import WORKERS_PER_CORE, main
 from genrekit.errors import ParameterError
 from genrekit.features.config import ALL_FEATURES, MAX_SECONDS, FeatureConfig, parse_feature_list

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from genrekit.cache.store import FeatureStore, ShardWriter, StoreLock, load_index
+from genrekit.cache import FeatureStore, ShardWriter, StoreLock, load_index
 from genrekit.cache.verify import verify_store
 from genrekit.cli import main
 from genrekit.errors import StoreError
@@ -57,7 +57,7 @@ def clean(audio, tmp_path_factory):
 #: Runs ``genrekit extract`` with one store step wrapped to SIGKILL the process there.
 DRIVER = r"""
 import os, signal, sys
-import genrekit.cache.store as st
+import genrekit.cache.shards as st
 import genrekit.pipeline.extraction.run as ex
 
 point, argv = sys.argv[1], sys.argv[2:]

@@ -7,7 +7,7 @@ import h5py
 import numpy as np
 import pytest
 
-from genrekit.cache.store import FeatureStore, StoreLock, load_index
+from genrekit.cache import FeatureStore, StoreLock, load_index
 from genrekit.cache.verify import PROBLEM_KINDS, verify_store
 from genrekit.cli import main
 from genrekit.errors import StoreError

@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 
 from genrekit import __version__
-from genrekit.cache.store import SHARD_PREFIX, SHARD_SUFFIX
+from genrekit.cache.layout import SHARD_PREFIX, SHARD_SUFFIX
 from genrekit.errors import GenrekitError, ParameterError, StoreError
 
 INSTALL_HINT = "pip install 'genrekit[distributed]'"

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from genrekit import __version__
-from genrekit.cache.store import TMP_SUFFIX
+from genrekit.cache.layout import TMP_SUFFIX
 from genrekit.errors import GenrekitError, ParameterError, StoreError
 from genrekit.features.config import FeatureConfig
 from genrekit.files import no_space

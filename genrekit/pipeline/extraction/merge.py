@@ -13,7 +13,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from genrekit.cache.store import SHARD_PREFIX, SHARD_SUFFIX, FailureRow, TrackRow, load_index, write_index
+from genrekit.cache import FailureRow, TrackRow, load_index, write_index
+from genrekit.cache.layout import SHARD_PREFIX, SHARD_SUFFIX
 from genrekit.errors import GenrekitError
 
 #: Least seconds between two rewrites of index.json during a run (it grows with the store).

@@ -12,7 +12,7 @@ import math
 import os
 from pathlib import Path
 
-from genrekit.cache.store import FailureRow, TrackRow
+from genrekit.cache import FailureRow, TrackRow
 from genrekit.pipeline.extraction.decode import not_regular, not_regular_message
 from genrekit.pipeline.extraction.tracks import Track
 

@@ -16,7 +16,8 @@ import signal
 import time
 from pathlib import Path
 
-from genrekit.cache.store import SCHEMA_VERSION, TMP_SUFFIX, StoreLock, load_index, write_index
+from genrekit.cache import StoreLock, load_index, write_index
+from genrekit.cache.layout import SCHEMA_VERSION, TMP_SUFFIX
 from genrekit.errors import ParameterError, StoreError
 from genrekit.features.config import FeatureConfig
 from genrekit.files import no_space

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from genrekit import __version__
-from genrekit.cache.store import FailureRow, ShardWriter, TrackRow
+from genrekit.cache import FailureRow, ShardWriter, TrackRow
 from genrekit.errors import AudioError
 from genrekit.features.config import FeatureConfig
 from genrekit.features.extract import summary_names
