@@ -183,7 +183,7 @@ def cluster_kwargs(args) -> dict:
 
 # ------------------------------------------------------------------------------------ extract
 def add_extract(sub):
-    from genrekit.pipeline.extraction.run import DEFAULT_STORE
+    from genrekit.cache.layout import DEFAULT_STORE
 
     p = sub.add_parser(
         "extract", help="extract features of a folder of music into a feature store",
@@ -254,7 +254,7 @@ def run_extract(args) -> int:
 
 # ------------------------------------------------------------------------------------ info
 def add_info(sub):
-    from genrekit.pipeline.extraction.run import DEFAULT_STORE
+    from genrekit.cache.layout import DEFAULT_STORE
 
     p = sub.add_parser("info", help="describe a feature store",
                        description="Tracks per label, groups, failures, feature config and size of a store.")
@@ -310,7 +310,7 @@ def run_demo(args) -> int:
 
 # ------------------------------------------------------------------------------------ benchmark
 def add_benchmark(sub):
-    from genrekit.pipeline.extraction.run import DEFAULT_STORE
+    from genrekit.cache.layout import DEFAULT_STORE
 
     p = sub.add_parser(
         "benchmark", help="compare genre classifiers on a feature store with one shared split",
@@ -425,7 +425,7 @@ def add_table_args(p: argparse.ArgumentParser):
 
 def benchmark_input(args, features):
     """``(store or Dataset, features)`` for the runner from the benchmark arguments."""
-    from genrekit.pipeline.extraction.run import DEFAULT_STORE
+    from genrekit.cache.layout import DEFAULT_STORE
 
     roles = {"label_column": args.label_column, "group_column": args.group_column,
              "id_column": args.id_column, "split_column": args.split_column}
@@ -451,7 +451,7 @@ def benchmark_input(args, features):
 # ------------------------------------------------------------------------------------ export
 def add_export(sub):
     from genrekit.pipeline.tables.export import FORMATS, LEVELS
-    from genrekit.pipeline.extraction.run import DEFAULT_STORE
+    from genrekit.cache.layout import DEFAULT_STORE
 
     p = sub.add_parser(
         "export", help="write a store's features as a table for pandas, Weka, Spark, DuckDB, numpy",
@@ -575,7 +575,7 @@ def run_predict(args) -> int:
 
 # ------------------------------------------------------------------------------------ verify
 def add_verify(sub):
-    from genrekit.pipeline.extraction.run import DEFAULT_STORE
+    from genrekit.cache.layout import DEFAULT_STORE
 
     p = sub.add_parser(
         "verify", help="check a feature store's shards and index; --repair what cannot be trusted",

@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 
 from genrekit.files import TMP_SUFFIX
 
+#: Where a store lives when no --store is given (relative to the working folder).
+DEFAULT_STORE = "genrekit_store"
 SCHEMA_VERSION = 1
 INDEX_NAME = "index.json"
 LOCK_NAME = ".lock"

@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from genrekit import __version__
+from genrekit.cache.layout import DEFAULT_STORE
 from genrekit.errors import GenrekitError, ParameterError, StoreError
 from genrekit.files import atomic_write_text, no_space
 from genrekit.pipeline.evaluation.inputs import FrameSequence, open_source
@@ -46,7 +47,6 @@ from genrekit.pipeline.evaluation.metrics import RANK_METRIC, leaderboard_table,
 from genrekit.pipeline.evaluation.run_folder import DEFAULT_RUNS, RunFolder
 from genrekit.roles import any_group_known, fill_groups
 
-DEFAULT_STORE = "genrekit_store"
 #: The largest seed numpy's and scikit-learn's random states accept.
 MAX_SEED = 2**32 - 1
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from genrekit.cache import StoreLock, load_index, write_index
 from genrekit.cache.layout import SCHEMA_VERSION, TMP_SUFFIX
+from genrekit.cache.layout import DEFAULT_STORE
 from genrekit.errors import ParameterError, StoreError
 from genrekit.features.config import FeatureConfig
 from genrekit.files import no_space
@@ -34,7 +35,6 @@ from genrekit.pipeline.extraction.plan import (
 from genrekit.pipeline.extraction.tracks import Track
 from genrekit.pipeline.extraction.worker import failures_batch
 
-DEFAULT_STORE = "genrekit_store"
 
 
 def extract(
