@@ -5,6 +5,8 @@ Helpers shared by the modules of this package live here.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -67,3 +69,17 @@ def one_line_error(stderr: str) -> str:
     assert "Traceback" not in stderr, stderr
     assert len(lines) == 1, stderr
     return lines[0]
+
+
+@contextlib.contextmanager
+def as_another_user():
+    """Act as a user who may read but not write (or not read) root's files: root drops its
+    effective uid to ``nobody``; anyone else stays themselves."""
+    if os.geteuid() != 0:
+        yield
+        return
+    os.seteuid(65534)
+    try:
+        yield
+    finally:
+        os.seteuid(0)

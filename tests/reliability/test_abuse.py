@@ -7,7 +7,6 @@ refused before any work starts.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import stat
@@ -25,7 +24,7 @@ from genrekit.errors import AudioError
 from genrekit.pipeline.extraction.run import extract
 from genrekit.pipeline.extraction.sources import scan_folder
 from tests.audio_helpers import tone, write_collection
-from tests.reliability import FEATURES, extract_cmd, genrekit_cmd, one_line_error, run
+from tests.reliability import FEATURES, as_another_user, extract_cmd, run
 
 CONFIG = FeatureConfig(features=parse_feature_list(FEATURES))
 SR = 22050
@@ -38,19 +37,6 @@ def made(tmp_path_factory):
     store = base / "store"
     extract(scan_folder(audio).tracks, store, CONFIG, workers=1, shard_size=2, progress=False)
     return audio, store
-
-
-@contextlib.contextmanager
-def as_another_user():
-    """Act as a user who does not own the files: root drops its effective uid to ``nobody``."""
-    if os.geteuid() != 0:
-        yield
-        return
-    os.seteuid(65534)
-    try:
-        yield
-    finally:
-        os.seteuid(0)
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ import json
 import os
 import pickle
 import secrets
-import shutil
 import struct
 import subprocess
 import time

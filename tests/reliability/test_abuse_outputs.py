@@ -34,7 +34,7 @@ from genrekit.features import FeatureConfig, parse_feature_list
 from genrekit.pipeline.extraction.run import extract
 from genrekit.pipeline.extraction.sources import scan_folder
 from tests.audio_helpers import write_collection
-from tests.reliability import FEATURES, one_line_error
+from tests.reliability import FEATURES, as_another_user, one_line_error
 
 CONFIG = FeatureConfig(features=parse_feature_list(FEATURES))
 CLAIM = ".genrekit-benchmark.lock"
@@ -408,19 +408,6 @@ def test_a_store_on_a_read_only_file_system_reads_as_usual_and_refuses_writers(m
     assert files_in(ro) == before
 
 
-@contextlib.contextmanager
-def as_a_reader():
-    """Act as a user who may read but not write root's files (root: ``nobody``; others: themselves)."""
-    if os.geteuid() != 0:
-        yield
-        return
-    os.seteuid(65534)
-    try:
-        yield
-    finally:
-        os.seteuid(0)
-
-
 @pytest.fixture
 def unwritable(made):
     """``(audio, store, folder)``: copies this user (or ``nobody``, when root) may read, and a store
@@ -441,7 +428,7 @@ def test_a_store_without_write_permission_reads_as_usual_and_refuses_writers(unw
     audio, store, _ = unwritable
     before = files_in(store)
     capsys.readouterr()
-    with as_a_reader():
+    with as_another_user():
         assert main(["info", str(store)]) == 0 and main(["verify", str(store)]) == 0
         codes = [main(["extract", str(audio), "--store", str(store), "--workers", "1", "--features", FEATURES,
                        "--no-progress"])]
@@ -496,7 +483,7 @@ def test_an_out_that_cannot_be_used_is_refused_before_any_fit(case, made, tmp_pa
 def test_an_out_without_write_permission_is_refused_before_any_fit(unwritable, fits, capsys):
     _, store, folder = unwritable
     capsys.readouterr()
-    with as_a_reader():
+    with as_another_user():
         rc = main(bench(store, folder / "run"))
     assert rc == 2 and fits == []
     assert one_line_error(capsys.readouterr().err) == (

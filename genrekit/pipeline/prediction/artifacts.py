@@ -44,6 +44,7 @@ from pathlib import Path
 
 from genrekit import __version__
 from genrekit.errors import GenrekitError, ParameterError
+from genrekit.files import fsync_dir
 
 FORMAT = "genrekit-model"
 FORMAT_VERSION = 2
@@ -199,7 +200,7 @@ def _user_key(*, create: bool) -> bytes | None:
                 pass
         finally:
             tmp.unlink(missing_ok=True)
-        _fsync_dir(p.parent)
+        fsync_dir(p.parent)
     except OSError as e:
         raise ArtifactWriteError(f"cannot create genrekit's model key {p} ({e.strerror or e}); set "
                                  f"{KEY_ENV}=FILE to keep it elsewhere", e.errno) from e
@@ -224,19 +225,6 @@ def _json_value(o):
     return repr(o)
 
 
-def _fsync_dir(path: Path):
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory fds
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
-
-
 def _write_atomically(path: Path, chunks):
     """Write ``chunks`` to ``path``: temporary name, fsync, rename; on any failure nothing is left."""
     tmp = path.with_name(f"{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
@@ -254,7 +242,7 @@ def _write_atomically(path: Path, chunks):
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def save_artifact(artifact: ModelArtifact, path) -> Path:
