@@ -133,9 +133,13 @@ def test_sigkill_at_an_exact_step_then_rerun_equals_a_clean_run(point, audio, cl
     _rerun_completes(audio, store, clean, 2 * on_disk, capsys)
 
 
-#: Runs ``genrekit extract`` with every file taking at least 0.3 s (batches stay in flight).
+#: Runs ``genrekit extract`` with every file taking at least 0.3 s (batches stay in flight), with
+#: Ctrl-C handled as in a terminal even when the tests run with SIGINT ignored (nohup, a background
+#: job without job control: the child would inherit SIG_IGN and Python would keep it).
 SLOW_DRIVER = r"""
+import signal
 import sys
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import genrekit.pipeline.extraction.worker as ex
 from tests.pipeline.killer import extract_one_slowly
 
