@@ -83,3 +83,16 @@ def as_another_user():
         yield
     finally:
         os.seteuid(0)
+
+
+def cli_fails(argv, capsys) -> str:
+    """Run the CLI in-process; it must exit 2 with exactly one line on stderr. Returns the line."""
+    from genrekit.cli import main
+
+    capsys.readouterr()
+    try:
+        rc = main(argv)
+    except SystemExit as e:  # argparse's usage errors
+        rc = e.code
+    assert rc == 2, argv
+    return one_line_error(capsys.readouterr().err)

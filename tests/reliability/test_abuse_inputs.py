@@ -27,7 +27,7 @@ from genrekit.features.config import ALL_FEATURES, MAX_SECONDS, FeatureConfig, p
 from genrekit.pipeline.extraction.decode import content_hash
 from genrekit.pipeline.extraction.sources import normalise_split, read_manifest
 from tests.audio_helpers import tone, write_collection
-from tests.reliability import one_line_error
+from tests.reliability import cli_fails
 
 FEATURES = "mfcc,rms"
 SR = 22050
@@ -44,17 +44,6 @@ def _ok(argv, capsys) -> tuple[str, str]:
     assert main(argv) == 0, argv
     out, err = capsys.readouterr()
     return out.strip().splitlines()[-1], err
-
-
-def _fails(argv, capsys) -> str:
-    """Run the CLI in-process; it must exit 2 with exactly one line on stderr. Returns the line."""
-    capsys.readouterr()
-    try:
-        rc = main(argv)
-    except SystemExit as e:  # argparse's usage errors
-        rc = e.code
-    assert rc == 2, argv
-    return one_line_error(capsys.readouterr().err)
 
 
 def _counts(line: str) -> str:
@@ -169,7 +158,7 @@ def test_values_that_would_overflow_or_explode_are_refused_before_any_work(extra
     index = (store / "index.json").read_bytes()
     argv = _extract(audio, store)
     argv = argv[:argv.index("--features")] + ["--no-progress", *extra]  # extra may set --features itself
-    line = _fails(argv, capsys)
+    line = cli_fails(argv, capsys)
     assert words in line, line
     assert (store / "index.json").read_bytes() == index  # no junk config added, nothing written
 
@@ -205,7 +194,7 @@ def test_workers_up_to_the_cap_are_accepted(made, capsys):
 ])
 def test_absurd_workers_are_refused_by_every_command(argv, tmp_path, capsys):
     (tmp_path / "a-file").write_text("")
-    line = _fails([a.format(tmp=tmp_path) for a in argv] + ["--no-progress"], capsys)
+    line = cli_fails([a.format(tmp=tmp_path) for a in argv] + ["--no-progress"], capsys)
     assert "--workers: at most" in line and "got 100000" in line and "--help" in line
 
 
@@ -218,7 +207,7 @@ def test_absurd_workers_are_refused_by_every_command(argv, tmp_path, capsys):
 ])
 def test_empty_model_and_feature_lists_are_refused_not_read_as_all(argv, words, made, tmp_path, capsys):
     out = tmp_path / "out.csv"
-    line = _fails([a.format(store=made[1], out=out) for a in argv] + ["--no-progress"], capsys)
+    line = cli_fails([a.format(store=made[1], out=out) for a in argv] + ["--no-progress"], capsys)
     assert all(w in line for w in words), line
     assert not out.exists()
 
@@ -242,7 +231,7 @@ def test_manifest_with_a_column_twice_or_an_unknown_split_is_refused(text, words
     index = (store / "index.json").read_bytes()
     manifest = _manifest(audio / "bad-manifest.csv", text)
     try:
-        line = _fails(_extract(audio, store, "--manifest", manifest), capsys)
+        line = cli_fails(_extract(audio, store, "--manifest", manifest), capsys)
         assert words in line and str(manifest) in line, line
         with pytest.raises(ParameterError, match=re.escape(words.split(";")[0])):
             read_manifest(manifest)
@@ -261,7 +250,7 @@ def test_unknown_split_values_are_not_normalised_into_the_store():
 
 def test_manifest_that_is_a_folder_says_so(made, capsys):
     audio, store = made
-    line = _fails(_extract(audio, store, "--manifest", audio), capsys)
+    line = cli_fails(_extract(audio, store, "--manifest", audio), capsys)
     assert f"manifest {audio} is a folder; pass the CSV file that lists the audio" in line
     assert "no such manifest" not in line
     with pytest.raises(ParameterError, match="is a folder"):
@@ -321,7 +310,7 @@ def test_a_manifest_none_of_whose_files_exist_is_still_an_error(made, capsys):
     audio, store = made
     manifest = _manifest(audio / "none.csv", "path,label\nnope/a.wav,x\nnope/b.wav,y\n")
     try:
-        line = _fails(_extract(audio, store, "--manifest", manifest), capsys)
+        line = cli_fails(_extract(audio, store, "--manifest", manifest), capsys)
     finally:
         manifest.unlink()
     assert "2 listed audio files not found" in line and "relative to the manifest's folder" in line

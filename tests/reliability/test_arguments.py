@@ -10,7 +10,7 @@ from genrekit.cli import main
 from genrekit.errors import GenrekitError, StoreError
 from genrekit.features.config import ALL_FEATURES
 from tests.audio_helpers import write_collection
-from tests.reliability import genrekit_cmd, one_line_error, run
+from tests.reliability import cli_fails, genrekit_cmd, one_line_error, run
 
 
 @pytest.fixture(scope="module")
@@ -22,17 +22,6 @@ def made(tmp_path_factory):
     assert main(["extract", str(audio), "--store", str(store), "--workers", "1", "--features", "mfcc,rms",
                  "--no-progress"]) == 0
     return audio, store
-
-
-def _fails(argv, capsys) -> str:
-    """Run the CLI in-process; it must exit 2 with exactly one line on stderr. Returns the line."""
-    capsys.readouterr()
-    try:
-        rc = main(argv)
-    except SystemExit as e:  # argparse's usage errors
-        rc = e.code
-    assert rc == 2, argv
-    return one_line_error(capsys.readouterr().err)
 
 
 @pytest.mark.parametrize("argv, words", [
@@ -52,12 +41,12 @@ def _fails(argv, capsys) -> str:
 ])
 def test_out_of_range_parameters(argv, words, made, capsys):
     audio, store = made
-    line = _fails([a.format(audio=audio, store=store) for a in argv], capsys)
+    line = cli_fails([a.format(audio=audio, store=store) for a in argv], capsys)
     assert words in line and "--help" in line
 
 
 def test_unknown_feature_lists_the_valid_ones(made, capsys):
-    line = _fails(["extract", str(made[0]), "--features", "mfcc,timbre", "--no-progress"], capsys)
+    line = cli_fails(["extract", str(made[0]), "--features", "mfcc,timbre", "--no-progress"], capsys)
     assert "unknown feature 'timbre'" in line
     assert all(f in line for f in ALL_FEATURES)
 
@@ -67,7 +56,7 @@ def test_store_path_that_is_a_file(made, tmp_path, capsys):
     f.write_text("x")
     for argv in (["extract", str(made[0]), "--store", str(f), "--no-progress"], ["info", str(f)],
                  ["verify", str(f)], ["benchmark", "--store", str(f), "--no-progress"]):
-        line = _fails(argv, capsys)
+        line = cli_fails(argv, capsys)
         assert "is a file" in line or "not a feature store" in line, line
 
 
@@ -81,7 +70,7 @@ def test_store_of_another_schema_version_in_the_index(made, tmp_path, capsys):
     (store / "index.json").write_text(json.dumps(index))
     for argv in (["info", str(store)], ["verify", str(store)],
                  ["extract", str(made[0]), "--store", str(store), "--features", "mfcc,rms", "--no-progress"]):
-        line = _fails(argv, capsys)
+        line = cli_fails(argv, capsys)
         assert "schema version 99" in line and "--store NEW_PATH" in line, line
 
 
@@ -94,7 +83,7 @@ def test_shard_of_another_schema_version(made, tmp_path, capsys):
     (shard,) = store.glob("shard-*.h5")
     with h5py.File(shard, "a") as f:
         f.attrs["schema_version"] = 7
-    line = _fails(["info", str(store)], capsys)
+    line = cli_fails(["info", str(store)], capsys)
     assert "schema version 7" in line and "--store NEW_PATH" in line
 
 
@@ -102,31 +91,31 @@ def test_features_of_another_config_than_requested(made, capsys):
     with pytest.raises(StoreError) as e:
         FeatureStore(made[1], config_hash="0123456789abcdef")
     assert "no features for config 0123456789abcdef" in str(e.value) and "it has:" in str(e.value)
-    line = _fails(["benchmark", "--store", str(made[1]), "--features", "chroma", "--models", "knn",
+    line = cli_fails(["benchmark", "--store", str(made[1]), "--features", "chroma", "--models", "knn",
                    "--no-progress"], capsys)
     assert "chroma" in line and "mfcc" in line, line    # names what the store has
 
 
 def test_unknown_model_lists_the_valid_ones(made, capsys):
-    line = _fails(["benchmark", "--store", str(made[1]), "--models", "svm,deepfake", "--no-progress"], capsys)
+    line = cli_fails(["benchmark", "--store", str(made[1]), "--models", "svm,deepfake", "--no-progress"], capsys)
     assert "unknown model 'deepfake'" in line and "svm" in line and "knn" in line
 
 
 @pytest.mark.parametrize("split, words", [("kfold:0", "at least 2 folds"), ("kfold:x", "whole number"),
                                           ("holdout:1.5", "between 0 and 1"), ("zigzag", "zigzag")])
 def test_bad_split_specs(split, words, made, capsys):
-    line = _fails(["benchmark", "--store", str(made[1]), "--models", "knn", "--split", split, "--no-progress"],
+    line = cli_fails(["benchmark", "--store", str(made[1]), "--models", "knn", "--split", split, "--no-progress"],
                   capsys)
     assert words in line
 
 
 def test_bad_model_artifacts(made, tmp_path, capsys):
     song = next(made[0].rglob("*.wav"))
-    line = _fails(["predict", str(song), "--model", str(tmp_path / "none.joblib")], capsys)
+    line = cli_fails(["predict", str(song), "--model", str(tmp_path / "none.joblib")], capsys)
     assert "no model artifact" in line
     junk = tmp_path / "junk.joblib"
     junk.write_text("not a model")
-    line = _fails(["predict", str(song), "--model", str(junk)], capsys)
+    line = cli_fails(["predict", str(song), "--model", str(junk)], capsys)
     assert "not a" in line and "artifact" in line
 
 
