@@ -127,6 +127,17 @@ def lock_holder(path) -> str | None:
         os.close(fd)
 
 
+def process_note() -> str:
+    """This process as a lock's holder note says it: ``pid N on HOST``."""
+    return f"pid {os.getpid()} on {os.uname().nodename}"
+
+
+def write_lock_note(fd: int) -> None:
+    """Replace the note at the start of the open lock file ``fd`` with :func:`process_note`."""
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, process_note().encode(), 0)
+
+
 def read_lock_note(fd: int) -> str:
     """The note a lock's holder wrote at the start of the open lock file ``fd`` ("pid N on
     HOST"), or "another process" when there is none."""

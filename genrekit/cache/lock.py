@@ -9,7 +9,7 @@ from pathlib import Path
 
 from genrekit.cache.layout import LOCK_NAME
 from genrekit.errors import StoreError
-from genrekit.files import read_lock_note, tmp_name
+from genrekit.files import read_lock_note, tmp_name, write_lock_note
 
 #: errno values that mean "this store cannot be written here".
 _READ_ONLY = (errno.EROFS, errno.EACCES, errno.EPERM)
@@ -55,8 +55,7 @@ class StoreLock:
                 fcntl.flock(fd, fcntl.LOCK_UN)
                 os.close(fd)
                 raise StoreError(self._read_only(e.errno)) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()} on {os.uname().nodename}".encode(), 0)
+        write_lock_note(fd)
         self._fd = fd
         return self
 

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from genrekit.errors import GenrekitError, ParameterError
-from genrekit.files import lock_holder, no_space
+from genrekit.files import lock_holder, no_space, read_lock_note, write_lock_note
 
 DEFAULT_RUNS = "runs"
 
@@ -113,7 +113,7 @@ class RunFolder:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
-                holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
+                holder = read_lock_note(fd)
                 os.close(fd)
                 raise ParameterError(f"--out {self.path} is in use by another benchmark ({holder}); "
                                      f"give another --out") from None
@@ -134,8 +134,7 @@ class RunFolder:
             raise ParameterError(f"--out {self.path} is not empty (it holds {shown}); give a new or empty "
                                  f"folder, or remove that one")
         try:
-            os.ftruncate(self._fd, 0)
-            os.pwrite(self._fd, f"pid {os.getpid()} on {os.uname().nodename}".encode(), 0)
+            write_lock_note(self._fd)
         except OSError:  # a full disk: the lock holds without the note; writing the results will tell
             pass
         return self

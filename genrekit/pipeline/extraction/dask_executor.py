@@ -37,7 +37,7 @@ from genrekit import __version__
 from genrekit.cache.layout import TMP_SUFFIX
 from genrekit.errors import GenrekitError, ParameterError, StoreError
 from genrekit.features.config import FeatureConfig
-from genrekit.files import no_space
+from genrekit.files import no_space, process_note
 from genrekit.pipeline.extraction.cluster import connect, dashboard_link, require_distributed, wait_for_workers
 from genrekit.pipeline.extraction.merge import IndexMerger
 from genrekit.pipeline.extraction.plan import DEFAULT_BATCH_SIZE, even_batches
@@ -58,7 +58,7 @@ def _worker_address() -> str:
 
         return get_worker().address
     except (ImportError, ValueError):
-        return f"pid {os.getpid()} on {os.uname().nodename}"
+        return process_note()
 
 
 def _token_problem(store_dir: Path, token_name: str, token: str) -> str | None:

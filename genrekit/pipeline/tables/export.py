@@ -307,11 +307,9 @@ def _summary_parquet(tmp, fs, rows, features, names, bar, row_group_rows=None):
 
 # ============================================================================ writers: frames
 def _iter_frames(fs, rows, features):
-    """``(row, frames matrix)`` per track, shard by shard (one track in memory)."""
-    wanted = {r.id for r in rows}
+    """``(row, frames matrix)`` per track in the order of ``rows`` (one track in memory)."""
     for r, frames in fs.iter_frames(features, ids=[r.id for r in rows]):
-        if r.id in wanted:
-            yield r, np.ascontiguousarray(np.concatenate([frames[f] for f in features], axis=1), dtype=np.float32)
+        yield r, np.ascontiguousarray(np.concatenate([frames[f] for f in features], axis=1), dtype=np.float32)
 
 
 def _times(fs, n):
