@@ -13,6 +13,7 @@ import os
 import sys
 
 from genrekit import __version__
+from genrekit.cli_lazy import command_of, declare_commands
 from genrekit.errors import GenrekitError, ParameterError
 
 EXIT_USAGE = 2
@@ -450,7 +451,6 @@ def benchmark_input(args, features):
 
 # ------------------------------------------------------------------------------------ export
 def add_export(sub):
-    from genrekit.pipeline.tables.export import FORMATS, LEVELS
     from genrekit.cache.layout import DEFAULT_STORE
 
     p = sub.add_parser(
@@ -474,6 +474,8 @@ def add_export(sub):
             "  genrekit export --out features.csv\n"
             "  genrekit export --format parquet --level frames --features mfcc,chroma --out frames.parquet\n"
             "  genrekit export --out gtzan.arff --labels-only"))
+    from genrekit.pipeline.tables.export import FORMATS, LEVELS
+
     p.add_argument("--store", default=DEFAULT_STORE, metavar="PATH",
                    help=f"feature store directory (default: {DEFAULT_STORE})")
     p.add_argument("--format", choices=FORMATS, default=None,
@@ -603,20 +605,21 @@ def run_verify(args) -> int:
 COMMANDS = [add_extract, add_info, add_demo, add_benchmark, add_export, add_predict, add_models, add_verify]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None, *, every: bool = True) -> argparse.ArgumentParser:
+    """The parser; with ``every=False`` only ``command``'s arguments are declared (start-up: cli_lazy)."""
     parser = _OneLineParser(
         prog="genrekit",
         description="Feature extraction and fair, reproducible benchmarking for music genre classification.")
     parser.add_argument("--version", action="version", version=f"genrekit {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for add in COMMANDS:
-        add(sub)
+    declare_commands(sub, COMMANDS, command, every=every)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(command_of(argv), every=False)
     args = parser.parse_args(argv)
     if not getattr(args, "run", None):
         parser.print_help()

@@ -68,7 +68,6 @@ import functools
 from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.signal
 
 from genrekit.errors import AudioError, ParameterError
 from genrekit.features.kernels import (
@@ -142,6 +141,8 @@ class Filterbanks:
 
     @functools.cached_property
     def tempo_window(self) -> np.ndarray:
+        import scipy.signal  # on first use: scipy.signal costs ~0.5 s to import
+
         return scipy.signal.get_window("hann", self.config.tempo_win_length, fftbins=True).astype(np.float32)
 
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-import scipy.fft
-import scipy.signal
 
 from genrekit.errors import AudioError, ParameterError
 
@@ -112,6 +110,8 @@ def _shape_kernel():
 def _delta_filters(width: int, order: int) -> tuple[np.ndarray, np.ndarray]:
     """Savitzky-Golay derivative filter, and the weights giving the edge frames' derivative."""
     import math
+
+    import scipy.signal  # on first use: scipy.signal costs ~0.5 s to import
 
     coeffs = scipy.signal.savgol_coeffs(width, order, deriv=order)
     # scipy fits a degree-`order` polynomial to the first / last `width` frames; its order-th
@@ -253,6 +253,7 @@ def tempogram(onset_envelope: np.ndarray, window: np.ndarray) -> np.ndarray:
     np.ndarray [shape=(win_length, n_frames)], float32
     """
     import librosa
+    import scipy.fft
 
     win_length = len(window)
     n = onset_envelope.shape[-1]

@@ -16,13 +16,9 @@ store's lock. It handles Ctrl-C and lost workers its own way, keeping every fini
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol, runtime_checkable
-
-from joblib.externals.loky.process_executor import TerminatedWorkerError
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from genrekit.errors import GenrekitError, ParameterError
-from genrekit.features.config import FeatureConfig
-from genrekit.pipeline.extraction import worker
 from genrekit.pipeline.extraction.merge import IndexMerger
 from genrekit.pipeline.extraction.plan import (
     DEFAULT_BATCH_SIZE,
@@ -30,6 +26,9 @@ from genrekit.pipeline.extraction.plan import (
     DEFAULT_SHARD_SIZE,
     batches_of,
 )
+
+if TYPE_CHECKING:  # the feature code and joblib are imported when batches run, not before
+    from genrekit.features.config import FeatureConfig
 
 EXECUTORS = ("local", "dask")
 """The executors by name (``extract(executor=...)``, the command line's ``--backend``)."""
@@ -88,7 +87,7 @@ class LocalExecutor:
             # processes are stopped and lose the batch they had in progress. Adopt what is on disk.
             report.interrupted = True
             merger.adopt_unreceived()
-        except TerminatedWorkerError as e:
+        except _worker_killed() as e:  # (evaluated only when something is raised)
             # The system killed a worker (most often out of memory): keep what is finished.
             merger.adopt_unreceived()
             merger.flush(force=True)
@@ -103,6 +102,8 @@ class LocalExecutor:
 
     def _run(self, tasks: list[dict], store: str, config_json: str, merger: IndexMerger, bar):
         from joblib import Parallel, delayed, parallel_config
+
+        from genrekit.pipeline.extraction import worker
 
         n_jobs = min(self.workers, len(tasks))
         extract_one = worker.extract_one  # looked up now, at call time, and sent with each batch
@@ -121,6 +122,13 @@ class LocalExecutor:
                     for batch in batches_of(tasks, self.shard_size, workers=n_jobs))
                 for res in results:
                     merger.add(res)
+
+
+def _worker_killed() -> type[BaseException]:
+    """joblib's error for a worker the system killed (joblib is imported only when workers run)."""
+    from joblib.externals.loky.process_executor import TerminatedWorkerError
+
+    return TerminatedWorkerError
 
 
 def make_executor(executor: str | Executor = "local", *, workers: int, joblib_backend: str = "loky",

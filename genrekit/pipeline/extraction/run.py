@@ -33,7 +33,6 @@ from genrekit.pipeline.extraction.plan import (
     plan,
 )
 from genrekit.pipeline.extraction.tracks import Track
-from genrekit.pipeline.extraction.worker import failures_batch
 
 
 
@@ -119,6 +118,8 @@ def extract(
             tracks, done, failed, retry_failed, rehash=rehash, max_seconds=max_seconds)
         merger = IndexMerger(store_dir, index, report)
         if vanished:  # files gone since the scan: a failures-only shard of their own, written here
+            from genrekit.pipeline.extraction.worker import failures_batch
+
             merger.add(failures_batch(vanished, store_dir, config))
             merger.flush(force=True)
         runner.run_batches(tasks, store_dir, config, merger, progress=progress)
