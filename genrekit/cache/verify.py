@@ -14,14 +14,13 @@ passed the checks is ever removed.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from genrekit.cache.index import write_index
+from genrekit.cache.index import read_index_files, write_index
 from genrekit.cache.layout import (
     FAILURE_INT_FIELDS,
     FAILURE_STR_FIELDS,
@@ -285,16 +284,7 @@ def _check_values(f, sm, names, frames: dict, tf: dict) -> tuple[list[str], list
 
 
 def _read_raw_index(store: Path) -> tuple[dict | None, str | None]:
-    p = store / INDEX_NAME
-    if not p.exists():
-        return None, None
-    try:
-        index = json.loads(p.read_text())
-        if not isinstance(index, dict) or not isinstance(index.get("shards"), dict):
-            raise ValueError("no 'shards' table")
-        return index, None
-    except (OSError, ValueError) as e:
-        return None, f"{type(e).__name__}: {e}"
+    return read_index_files(store)
 
 
 # ------------------------------------------------------------------------------------ verify

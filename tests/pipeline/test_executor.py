@@ -39,7 +39,7 @@ def test_make_executor_by_name():
     assert (local.workers, local.joblib_backend, local.shard_size, local.shard_seconds) == (3, "threading", 5, 7.0)
     default = make_executor(workers=1)
     assert (default.joblib_backend, default.shard_size, default.shard_seconds) == (
-        "loky", DEFAULT_SHARD_SIZE, DEFAULT_SHARD_SECONDS)
+        None, DEFAULT_SHARD_SIZE, DEFAULT_SHARD_SECONDS)
     assert EXECUTORS == ("local", "dask")
     with pytest.raises(ParameterError, match="executor must be 'local' or 'dask', got 'spark'"):
         make_executor("spark", workers=1)

@@ -7,8 +7,9 @@ the :class:`~genrekit.pipeline.extraction.merge.IndexMerger` of the process that
 store's lock. It handles Ctrl-C and lost workers its own way, keeping every finished shard.
 
 * :class:`LocalExecutor` (``executor="local"``, the command line's ``--backend local``): this
-  process (one worker) or ``joblib`` worker processes; ``joblib_backend`` names joblib's own
-  backend (``loky`` processes by default).
+  process (one worker), or worker processes forked after the feature code is imported
+  (:mod:`~genrekit.pipeline.extraction.forked`, Linux), or ``joblib`` worker processes when
+  ``joblib_backend`` names one of joblib's backends (``loky`` where the system does not fork).
 * :class:`~genrekit.pipeline.extraction.dask_executor.DaskExecutor` (``executor="dask"``,
   ``--backend dask``): a Dask cluster over shared storage.
 """
@@ -52,14 +53,16 @@ class LocalExecutor:
     ----------
     workers : int
         Worker processes; ``1`` runs every batch in this process.
-    joblib_backend : str
-        The joblib backend the batches run under (``loky``: processes).
+    joblib_backend : str, optional
+        None (default): processes forked from this one once it has imported the feature code
+        (:mod:`~genrekit.pipeline.extraction.forked`; ``loky`` where the system does not fork).
+        A name: the joblib backend the batches run under (``loky``: fresh processes).
     shard_size, shard_seconds : int, float
         A batch holds at most ``shard_size`` files; a shard is closed after that many files or
         ``shard_seconds``, whichever comes first.
     """
 
-    def __init__(self, workers: int, *, joblib_backend: str = "loky", shard_size: int = DEFAULT_SHARD_SIZE,
+    def __init__(self, workers: int, *, joblib_backend: str | None = None, shard_size: int = DEFAULT_SHARD_SIZE,
                  shard_seconds: float = DEFAULT_SHARD_SECONDS):
         self.workers, self.joblib_backend = workers, joblib_backend
         self.shard_size, self.shard_seconds = shard_size, shard_seconds
@@ -103,7 +106,7 @@ class LocalExecutor:
     def _run(self, tasks: list[dict], store: str, config_json: str, merger: IndexMerger, bar):
         from joblib import Parallel, delayed, parallel_config
 
-        from genrekit.pipeline.extraction import worker
+        from genrekit.pipeline.extraction import forked, worker
 
         n_jobs = min(self.workers, len(tasks))
         extract_one = worker.extract_one  # looked up now, at call time, and sent with each batch
@@ -112,10 +115,17 @@ class LocalExecutor:
                 merger.add(worker.extract_batch(batch, store, config_json, shard_seconds=self.shard_seconds,
                                                 extract=extract_one, on_file=lambda: bar.update(1)),
                            advance=False)
+        elif tasks and self.joblib_backend is None and forked.available():
+            forked.warm_up(config_json)  # before forking: the workers inherit the imported feature code
+            for res in forked.run(worker.extract_batch, batches_of(tasks, self.shard_size, workers=n_jobs), n_jobs,
+                                  store_dir=store, config_json=config_json, shard_seconds=self.shard_seconds,
+                                  extract=extract_one):
+                merger.add(res)
         elif tasks:
             worker.limit_threads()
-            init = dict(initializer=worker.worker_init) if self.joblib_backend == "loky" else {}
-            with parallel_config(backend=self.joblib_backend, inner_max_num_threads=1, **init):
+            backend = self.joblib_backend or "loky"
+            init = dict(initializer=worker.worker_init) if backend == "loky" else {}
+            with parallel_config(backend=backend, inner_max_num_threads=1, **init):
                 results = Parallel(n_jobs=n_jobs, return_as="generator_unordered", pre_dispatch="2*n_jobs")(
                     delayed(worker.extract_batch)(batch, store, config_json, shard_seconds=self.shard_seconds,
                                                   extract=extract_one)
@@ -124,14 +134,17 @@ class LocalExecutor:
                     merger.add(res)
 
 
-def _worker_killed() -> type[BaseException]:
-    """joblib's error for a worker the system killed (joblib is imported only when workers run)."""
+def _worker_killed() -> tuple[type[BaseException], ...]:
+    """The errors of a worker the system killed: the forked pool's, and joblib's (imported only when
+    something was raised)."""
+    from concurrent.futures.process import BrokenProcessPool
+
     from joblib.externals.loky.process_executor import TerminatedWorkerError
 
-    return TerminatedWorkerError
+    return BrokenProcessPool, TerminatedWorkerError
 
 
-def make_executor(executor: str | Executor = "local", *, workers: int, joblib_backend: str = "loky",
+def make_executor(executor: str | Executor = "local", *, workers: int, joblib_backend: str | None = None,
                   shard_size: int = DEFAULT_SHARD_SIZE, shard_seconds: float = DEFAULT_SHARD_SECONDS,
                   scheduler=None, batch_size: int = DEFAULT_BATCH_SIZE) -> Executor:
     """The executor ``extract(executor=...)`` names (an :class:`Executor` is returned as it is).

@@ -46,7 +46,7 @@ def extract(
     shard_seconds: float = DEFAULT_SHARD_SECONDS,
     retry_failed: bool = False,
     progress: bool = True,
-    joblib_backend: str = "loky",
+    joblib_backend: str | None = None,
     executor: str | Executor = "local",
     scheduler=None,
     batch_size: int = DEFAULT_BATCH_SIZE,
@@ -70,8 +70,10 @@ def extract(
         Retry files that failed before even if unchanged.
     progress : bool
         Show a tqdm progress bar on stderr.
-    joblib_backend : str
-        With ``executor="local"``: the joblib backend the batches run under (``loky`` processes).
+    joblib_backend : str, optional
+        With ``executor="local"``: None (default) forks the workers from this process once it has
+        imported the feature code (Linux; elsewhere ``loky``); a name: the joblib backend the
+        batches run under.
     executor : {"local", "dask"} or Executor
         Who runs the batches (the command line's ``--backend``). ``local``: worker processes on
         this machine, each writing its own shards. ``dask``: batches of files on a Dask cluster,
