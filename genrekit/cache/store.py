@@ -7,25 +7,32 @@ for a config, and the config as JSON.
 from __future__ import annotations
 
 import errno
-import json
 from pathlib import Path
 
 import numpy as np
 
 from genrekit.cache.index import load_index
-from genrekit.cache.layout import (
-    FAILURE_INT_FIELDS,
-    FAILURE_STR_FIELDS,
-    TRACK_INT_FIELDS,
-    TRACK_STR_FIELDS,
-    FailureRow,
-    TrackRow,
-)
+from genrekit.cache.layout import FailureRow, TrackRow
 from genrekit.errors import StoreError
 
 
-def _none(s: str) -> str | None:
-    return s if s else None
+def _take(sources: list[dict], positions: list[int]) -> dict:
+    """Columns of several sources concatenated, then the rows at ``positions``."""
+    out = {}
+    for k in sources[0] if sources else ():
+        parts = [s[k] for s in sources]
+        if isinstance(parts[0], np.ndarray):
+            out[k] = np.concatenate(parts)[np.asarray(positions, np.int64)] if positions else parts[0][:0]
+        else:
+            whole = [v for p in parts for v in p]
+            out[k] = [whole[i] for i in positions]
+    return out
+
+
+def _open_rows(path):
+    import h5py
+
+    return h5py.File(path, "r")
 
 
 class FeatureStore:
@@ -64,12 +71,14 @@ class FeatureStore:
         self.config_json = index["configs"][self.config_hash]
         self.shards = [n for n, e in index["shards"].items() if e["config_hash"] == self.config_hash]
         self._handles: dict = {}
+        self._rows_current = False
         self._load_rows()
 
     # pickling (DataLoader workers, joblib): each process opens its own handles
     def __getstate__(self):
         d = dict(self.__dict__)
         d["_handles"] = {}
+        d["_rows_current"] = False  # (the summary is then read shard by shard)
         return d
 
     def _h5(self, shard: str):
@@ -93,6 +102,7 @@ class FeatureStore:
         for f in self._handles.values():
             f.close()
         self._handles.clear()
+        self._rows_current = False  # (reopened shards are read one by one)
 
     def __enter__(self):
         return self
@@ -108,43 +118,78 @@ class FeatureStore:
         return FeatureConfig.from_json(self.config_json)
 
     def _load_rows(self):
-        latest: dict[str, TrackRow] = {}
-        fails: dict[str, FailureRow] = {}
-        self.summary_names: list[str] | None = None
-        for shard in self.shards:  # chronological: later shards win
-            f = self._h5(shard)
-            g = f["tracks"]
-            cols = {k: g[k].asstr()[:] for k in TRACK_STR_FIELDS}
-            dur = g["duration"][:]
-            ints = {k: g[k][:] for k in TRACK_INT_FIELDS}
-            for i in range(len(dur)):
-                meta = json.loads(cols["meta_json"][i]) if cols["meta_json"][i] else {}
-                r = TrackRow(
-                    id=cols["id"][i], path=cols["path"][i], label=_none(cols["label"][i]),
-                    group=_none(cols["group"][i]), split=_none(cols["split"][i]),
-                    content_hash=cols["content_hash"][i], duration=float(dur[i]),
-                    sample_rate=int(ints["sample_rate"][i]), file_size=int(ints["file_size"][i]),
-                    file_mtime_ns=int(ints["file_mtime_ns"][i]), n_frames=int(ints["n_frames"][i]),
-                    meta=meta, shard=shard, row=i,
-                )
-                latest[r.id] = r
-                fails.pop(r.id, None)
-            fg = f["failures"]
-            fc = {k: fg[k].asstr()[:] for k in FAILURE_STR_FIELDS}
-            fi = {k: fg[k][:] for k in FAILURE_INT_FIELDS}
-            for i in range(len(fc["id"])):
-                fr = FailureRow(**{k: fc[k][i] for k in FAILURE_STR_FIELDS},
-                                **{k: int(fi[k][i]) for k in FAILURE_INT_FIELDS}, shard=shard)
-                fails[fr.id] = fr
-                latest.pop(fr.id, None)
-            if self.summary_names is None:
-                self.summary_names = list(f["summary/names"].asstr()[:])
-        self.tracks: list[TrackRow] = [latest[k] for k in sorted(latest)]
-        self.failures: list[FailureRow] = [fails[k] for k in sorted(fails)]
+        """Rows from the rows file (:mod:`genrekit.cache.rows`) when it is current; else from the
+        shards it lacks (all of them when it is missing or stale), then written again."""
+        from genrekit.cache import rows as rowfile
+
+        self._rows_file = rowfile.rows_path(self.path, self.config_hash)
+        cached = rowfile.read(self._rows_file)
+        stamps = rowfile.shard_stamps(self.path, self.shards)
+        if cached is not None and stamps is not None and cached[0] == self.shards and np.array_equal(cached[1], stamps):
+            tracks, fails = cached[2], cached[3]
+            self._rows_current = True
+        else:
+            if cached is not None and (stamps is None or not np.array_equal(cached[1], stamps[:len(cached[0])])):
+                cached = None  # a shard it was made from changed: rebuilt from the shards
+            tracks, fails = self._merge_rows(cached, stamps, rowfile)
+        self.tracks: list[TrackRow] = rowfile.make_rows(TrackRow, tracks, self.shards, tracks["_shard"],
+                                                        tracks["_row"])
+        self.failures: list[FailureRow] = rowfile.make_rows(FailureRow, fails, self.shards, fails["_shard"],
+                                                            fails["_row"])
         self._by_id = {r.id: r for r in self.tracks}
-        self.frame_features = tuple(
-            k for k in self._h5(self.shards[0])["frames"].keys() if k != "offsets"
-        ) if self.shards else ()
+        if self._rows_current:  # held open now: a reader may replace the file later
+            try:
+                f = self._handles["rows"] = _open_rows(self._rows_file)
+                self._rows_current = len(self.tracks) == 0 or f["summary"].shape[0] == len(self.tracks)
+            except (OSError, KeyError):
+                self._rows_current = False
+        first = self._h5(self.shards[0]) if self.shards else None
+        self.summary_names: list[str] | None = list(first["summary/names"].asstr()[:]) if first else None
+        self.frame_features = tuple(k for k in first["frames"].keys() if k != "offsets") if first else ()
+
+    def _merge_rows(self, cached, stamps, rowfile) -> tuple[dict, dict]:
+        """Newest row per id (later shards win; a failure after a track hides it and vice versa),
+        sorted by id; reads only the shards a still-valid prefix of the rows file lacks."""
+        sources = []  # (tracks, failures, summary) per source, chronological
+        start = 0
+        if cached is not None and cached[0] and self.shards[:len(cached[0])] == cached[0]:
+            import h5py
+
+            with h5py.File(self._rows_file, "r") as f:
+                summary = f["summary"][:] if "summary" in f else None
+            sources.append((cached[2], cached[3], summary))
+            start = len(cached[0])
+        for i, shard in enumerate(self.shards[start:], start):
+            f = self._h5(shard)
+            try:
+                t, fl = rowfile.shard_columns(f)
+                summary = f["summary/matrix"][:]
+            except (OSError, KeyError) as e:  # damaged inside: the same pointer as a shard that will not open
+                raise StoreError(f"shard {shard} of store {self.path} cannot be read ({str(e).splitlines()[0]}); "
+                                 f"check and repair the store with `genrekit verify --repair {self.path}`") from e
+            t["_shard"], t["_row"] = np.full(len(t["id"]), i, np.int64), np.arange(len(t["id"]), dtype=np.int64)
+            fl["_shard"], fl["_row"] = np.full(len(fl["id"]), i, np.int64), np.arange(len(fl["id"]), dtype=np.int64)
+            sources.append((t, fl, summary))
+        latest_t, latest_f, t_off, f_off = {}, {}, 0, 0
+        for t, fl, _ in sources:
+            for i, k in enumerate(t["id"], t_off):
+                latest_t[k] = i
+                latest_f.pop(k, None)
+            for i, k in enumerate(fl["id"], f_off):
+                latest_f[k] = i
+                latest_t.pop(k, None)
+            t_off, f_off = t_off + len(t["id"]), f_off + len(fl["id"])
+        if not sources:
+            return rowfile.empty_columns()
+        tracks = _take([s[0] for s in sources], [latest_t[k] for k in sorted(latest_t)])
+        fails = _take([s[1] for s in sources], [latest_f[k] for k in sorted(latest_f)])
+        pick = np.array([latest_t[k] for k in sorted(latest_t)], np.int64)
+        mats = [s[2] for s in sources if s[2] is not None and len(s[2])]
+        matrix = np.concatenate(mats) if mats else np.zeros((0, 0), np.float32)
+        blocks = ((a, matrix[pick[a:a + 65536]]) for a in range(0, len(pick), 65536))
+        self._rows_current = stamps is not None and rowfile.write(self._rows_file, self.shards, stamps, tracks,
+                                                                  fails, blocks)
+        return tracks, fails
 
     # ------------------------------------------------------------------ convenience views
     def __len__(self):
@@ -210,6 +255,8 @@ class FeatureStore:
         """
         mask = self._column_mask(features)
         X = np.empty((len(self.tracks), int(mask.sum())), np.float32)
+        if self._rows_current and len(X):  # one contiguous read, in this order, at disk speed
+            return self._summary_from_rows(X, mask), [n for n, k in zip(self.summary_names or [], mask) if k]
         by_shard: dict[str, list[tuple[int, int]]] = {}
         for out_i, r in enumerate(self.tracks):
             by_shard.setdefault(r.shard, []).append((out_i, r.row))
@@ -219,6 +266,16 @@ class FeatureStore:
             X[list(outs)] = m[list(rows)][:, mask]
         names = [n for n, k in zip(self.summary_names or [], mask) if k]
         return X, names
+
+    def _summary_from_rows(self, X: np.ndarray, mask: np.ndarray, start: int = 0) -> np.ndarray:
+        d = self._handles["rows"]["summary"]
+        if mask.all():
+            d.read_direct(X, np.s_[start:start + len(X)])
+            return X
+        step = max(1, (64 << 20) // max(1, 4 * d.shape[1]))
+        for a in range(0, len(X), step):
+            X[a:a + step] = d[start + a:start + min(len(X), a + step)][:, mask]
+        return X
 
     def frames(self, track_id: str, features=None) -> dict[str, np.ndarray]:
         """Frame-level features of one track: ``name -> (n_frames, dim)`` float32."""
@@ -275,6 +332,9 @@ class FeatureStore:
         for a in range(0, len(rows), block_rows):
             block = rows[a:a + block_rows]
             X = np.empty((len(block), int(mask.sum())), np.float32)
+            if ids is None and self._rows_current:
+                yield block, self._summary_from_rows(X, mask, a)
+                continue
             by_shard: dict[str, list[tuple[int, int]]] = {}
             for out_i, r in enumerate(block):
                 by_shard.setdefault(r.shard, []).append((out_i, r.row))

@@ -31,6 +31,10 @@ from genrekit.pipeline.extraction.plan import (
 if TYPE_CHECKING:  # the feature code and joblib are imported when batches run, not before
     from genrekit.features.config import FeatureConfig
 
+#: Fewer files than this per worker run in this process (or in fewer workers): for a handful of
+#: files, starting workers costs about what it saves.
+MIN_FILES_PER_WORKER = 2
+
 EXECUTORS = ("local", "dask")
 """The executors by name (``extract(executor=...)``, the command line's ``--backend``)."""
 
@@ -108,7 +112,7 @@ class LocalExecutor:
 
         from genrekit.pipeline.extraction import forked, worker
 
-        n_jobs = min(self.workers, len(tasks))
+        n_jobs = min(self.workers, max(1, len(tasks) // MIN_FILES_PER_WORKER))
         extract_one = worker.extract_one  # looked up now, at call time, and sent with each batch
         if n_jobs == 1:
             for batch in batches_of(tasks, self.shard_size):
