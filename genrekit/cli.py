@@ -200,6 +200,8 @@ def add_extract(sub):
     src.add_argument("--manifest", metavar="CSV",
                      help="CSV with columns path,label[,artist|group][,split][,...]; paths relative to the CSV")
     src.add_argument("--fma-metadata", metavar="DIR", help="FMA metadata folder holding tracks.csv")
+    src.add_argument("--no-manifest", action="store_true",
+                     help="ignore a CSV manifest lying in AUDIO_DIR (by default one that lists every audio file is used)")
     p.add_argument("--fma-subset", choices=("small", "medium", "large", "full"), default=None,
                    help="with --fma-metadata: keep only this subset")
     p.add_argument("--store", default=DEFAULT_STORE, metavar="PATH",
@@ -229,7 +231,9 @@ def run_extract(args) -> int:
         raise ParameterError("the following arguments are required: AUDIO_DIR, the folder of audio files "
                              "(or --manifest CSV, whose paths are relative to the CSV) (see: genrekit extract --help)")
     scan = load_source(args.audio_dir, manifest=args.manifest, fma_metadata=args.fma_metadata,
-                       subset=args.fma_subset)
+                       subset=args.fma_subset, find_manifest=not args.no_manifest)
+    for note in scan.notes:
+        print(f"note: {note}", file=sys.stderr)
     if scan.missing and not args.manifest:  # a manifest's missing files are tracks: recorded failures
         print(f"note: {len(scan.missing)} listed files were not found (e.g. {scan.missing[0]})", file=sys.stderr)
     if scan.skipped:

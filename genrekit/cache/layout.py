@@ -6,6 +6,8 @@ Layout (schema version 1) — readable with plain h5py, see README "Store format
       index.json            shard name -> config hash, ids, content hashes, checksum (a cache of
                             what the shards say; rebuilt from the shards whenever it is stale)
       shard-<ns>-<rand>.h5  one writer each; written as .h5.tmp and renamed when complete
+      metadata.json         newer metadata of stored tracks (label, group, split, meta, …) read
+                            from a later manifest; applied over the shards' (cache.metadata)
       .lock                 held by the one process that writes (extract)
 
 Each shard::
@@ -36,6 +38,7 @@ from genrekit.files import TMP_SUFFIX
 DEFAULT_STORE = "genrekit_store"
 SCHEMA_VERSION = 1
 INDEX_NAME = "index.json"
+METADATA_NAME = "metadata.json"
 LOCK_NAME = ".lock"
 SHARD_PREFIX = "shard-"
 SHARD_SUFFIX = ".h5"
@@ -45,7 +48,7 @@ TRACK_INT_FIELDS = ("sample_rate", "file_size", "file_mtime_ns", "n_frames")
 FAILURE_STR_FIELDS = ("id", "path", "content_hash", "error_type", "message")
 FAILURE_INT_FIELDS = ("file_size", "file_mtime_ns")
 
-__all__ = ["SCHEMA_VERSION", "INDEX_NAME", "LOCK_NAME", "SHARD_PREFIX", "SHARD_SUFFIX", "TMP_SUFFIX",
+__all__ = ["SCHEMA_VERSION", "INDEX_NAME", "METADATA_NAME", "LOCK_NAME", "SHARD_PREFIX", "SHARD_SUFFIX", "TMP_SUFFIX",
            "TRACK_STR_FIELDS", "TRACK_INT_FIELDS", "FAILURE_STR_FIELDS", "FAILURE_INT_FIELDS",
            "TrackRow", "FailureRow"]
 

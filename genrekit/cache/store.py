@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from genrekit.cache.index import load_index
+from genrekit.cache.metadata import apply_metadata, load_metadata
 from genrekit.cache.layout import (
     FAILURE_INT_FIELDS,
     FAILURE_STR_FIELDS,
@@ -139,6 +140,9 @@ class FeatureStore:
                 latest.pop(fr.id, None)
             if self.summary_names is None:
                 self.summary_names = list(f["summary/names"].asstr()[:])
+        for track_id, entry in load_metadata(self.path).items():  # a later source's metadata
+            if track_id in latest:
+                latest[track_id] = apply_metadata(latest[track_id], entry)
         self.tracks: list[TrackRow] = [latest[k] for k in sorted(latest)]
         self.failures: list[FailureRow] = [fails[k] for k in sorted(fails)]
         self._by_id = {r.id: r for r in self.tracks}
