@@ -507,13 +507,20 @@ def run_export(args) -> int:
 def add_models(sub):
     p = sub.add_parser("models", help="list the models `benchmark` can run",
                        description="Every registered model: its name, what it reads (summary vectors or "
-                                   "frame sequences) and a one-line description. * marks the default set.")
+                                   "frame sequences) and a one-line description. * marks the default set. "
+                                   "With MODEL: its --tune grid and parameters, named as --param takes them.")
+    p.add_argument("model", nargs="?", default=None, metavar="MODEL", help="describe this model")
     p.set_defaults(run=run_models)
 
 
 def run_models(args) -> int:
     from genrekit.classifiers import model_specs
 
+    if args.model:
+        from genrekit.classifiers.naming import describe_model
+
+        print(describe_model(args.model))
+        return 0
     specs = model_specs()
     width = max(len(s.name) for s in specs)
     for s in specs:

@@ -14,6 +14,7 @@ import warnings
 
 import numpy as np
 
+from genrekit.classifiers.naming import public_params
 from genrekit.errors import GenrekitError
 from genrekit.pipeline.evaluation.inputs import take
 from genrekit.pipeline.evaluation.metrics import fold_metrics
@@ -115,7 +116,8 @@ def run_job(job: dict) -> dict:
             res["fit_seconds"] = time.perf_counter() - t0
             res["fit_cpu_seconds"] = time.process_time() - c0
             if hasattr(est, "best_params_"):
-                res["best_params"] = {k: jsonable(v) for k, v in est.best_params_.items()}
+                best = public_params(est.estimator, est.best_params_)  # as --param names them
+                res["best_params"] = {k: jsonable(v) for k, v in best.items()}
                 est = est.best_estimator_
             if getattr(est, "history_", None):  # per-epoch learning curve of a neural head
                 res["history"] = [{k: jsonable(v) for k, v in h.items()} for h in est.history_]

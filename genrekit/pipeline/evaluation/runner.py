@@ -460,6 +460,7 @@ def _save_models(run: _Run, results, per_model, say) -> dict:
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S")})
         artifacts[n] = save_artifact(art, run.out_dir / "models" / f"{n}.joblib")
         per_model[n]["artifact"] = str(artifacts[n].relative_to(run.out_dir))
+        per_model[n]["saved_params"] = {k: jsonable(v) for k, v in chosen.items()}  # --param names
     return artifacts
 
 
@@ -474,7 +475,7 @@ def _results_doc(run: _Run, per_model, leaderboard) -> dict:
         "command": command + (f" --device {shlex.quote(run.device)}" if run.device else ""),
         "config": {"models": run.plan.names, "split": sp.spec, "seed": run.seed, "params": run.plan.params,
                    "tune": run.tune, "tune_scoring": TUNE_SCORING if run.tune else None,
-                   "inner_folds": INNER_FOLDS if run.tune else None,
+                   "inner_folds": INNER_FOLDS if run.tune else None, "grids": _grids(run) if run.tune else None,
                    "features": list(run.features) if run.features else None, "rank_metric": RANK_METRIC,
                    "workers": run.n_jobs, "device": run.device},
         "store": {"path": str(src.path), "config_hash": src.config_hash,
@@ -491,6 +492,13 @@ def _results_doc(run: _Run, per_model, leaderboard) -> dict:
         "models": per_model,
         "leaderboard": leaderboard,
     }
+
+
+def _grids(run: _Run) -> dict:
+    """Each model's ``--tune`` grid as searched (``--param`` names, fixed parameters left out)."""
+    from genrekit.classifiers.naming import model_grid
+
+    return {n: model_grid(run.plan.base_of[n], run.plan.params.get(run.plan.base_of[n])) for n in run.plan.names}
 
 
 def _write_run(folder: RunFolder, run: _Run, results, per_model, leaderboard, t_start, say):
