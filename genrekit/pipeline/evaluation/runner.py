@@ -43,6 +43,7 @@ from genrekit.files import atomic_write_text, no_space
 from genrekit.pipeline.evaluation.inputs import FrameSequence, open_source
 from genrekit.pipeline.evaluation.jobs import INNER_FOLDS, TUNE_SCORING, jsonable, run_job
 from genrekit.pipeline.evaluation.metrics import RANK_METRIC, leaderboard_table, rank, summarise_model
+from genrekit.pipeline.evaluation.report.tables import untrained_labels
 
 from genrekit.pipeline.evaluation.run_folder import DEFAULT_RUNS, RunFolder
 from genrekit.roles import any_group_known, fill_groups
@@ -486,7 +487,7 @@ def _results_doc(run: _Run, per_model, leaderboard) -> dict:
         "dataset": src.describe(),  # tables: blocks, join, fusion
         "classes": data.classes,
         "class_counts": {c: int((data.y == i).sum()) for i, c in enumerate(data.classes)},
-        "split": sp.to_dict(data.ids),
+        "split": {**sp.to_dict(data.ids), "untrained": untrained_labels(sp, data.y, data.classes)},
         "versions": _versions(),
         "seconds": None,
         "models": per_model,
