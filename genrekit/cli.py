@@ -566,17 +566,12 @@ def run_predict(args) -> int:
     import warnings
 
     from genrekit.pipeline.prediction.artifacts import load_artifact
-    from genrekit.pipeline.prediction.checks import PredictionWarning
     from genrekit.pipeline.prediction.predict import format_prediction, predict, predictions_json
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        artifact = load_artifact(args.model, trust=args.trust)
-    for w in caught:
-        print(f"warning: {w.message}", file=sys.stderr)
     preds = []
     with warnings.catch_warnings():
-        warnings.simplefilter("always", PredictionWarning)  # printed as they come (main: each once)
+        warnings.simplefilter("always", UserWarning)  # the artifact's and predict's: each printed once (main)
+        artifact = load_artifact(args.model, trust=args.trust)
         for pred in predict(artifact, args.inputs, top_k=args.top_k, segments=args.segments, workers=args.workers,
                             progress=not args.no_progress and not args.json, device=args.device):
             preds.append(pred)
@@ -629,24 +624,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-@contextlib.contextmanager
-def one_line_warnings():
-    """Warnings while a command runs: ``warning: MESSAGE`` on stderr, each message once."""
-    import warnings
-
-    seen: set[str] = set()
-
-    def show(message, category, filename, lineno, file=None, line=None):
-        text = str(message).strip()
-        if text not in seen:
-            seen.add(text)
-            print(f"warning: {text}", file=sys.stderr)
-
-    with warnings.catch_warnings():
-        warnings.showwarning = show
-        yield
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -654,6 +631,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
+        from genrekit.console import one_line_warnings
+
         with one_line_warnings():
             return int(args.run(args) or 0)
     except GenrekitError as e:

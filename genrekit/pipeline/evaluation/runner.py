@@ -396,10 +396,10 @@ def _make_jobs(plan: _Plan, data: _Data, inputs, the_split, seed, tune, save_mod
 # ============================================================================ 4. run
 def _run_jobs(jobs: list[dict], n_jobs: int, progress: bool) -> list[dict]:
     from joblib import Parallel, delayed
-    from tqdm.auto import tqdm
+    from genrekit.progress import progress_bar
 
     results = []
-    bar = tqdm(total=len(jobs), desc="benchmark", unit="fit", disable=not progress, dynamic_ncols=True)
+    bar = progress_bar(total=len(jobs), desc="benchmark", unit="fit", disable=not progress)
     try:
         if n_jobs == 1:
             stream = (run_job(j) for j in jobs)

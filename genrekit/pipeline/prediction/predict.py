@@ -226,10 +226,10 @@ def predict(artifact, paths, *, top_k: int = 3, segments: float | None = None, w
         For an unreadable artifact, ``top_k < 1``, ``segments <= 0`` or no input paths.
     """
     from joblib import Parallel, delayed
-    from tqdm.auto import tqdm
 
     from genrekit.pipeline.prediction.artifacts import load_artifact
     from genrekit.pipeline.prediction.checks import SpreadCheck, segment_mismatch, warn
+    from genrekit.progress import progress_bar
 
     art = artifact if hasattr(artifact, "estimator") else load_artifact(artifact, trust=trust)
     if device is not None and "device" in art.estimator.get_params():
@@ -255,7 +255,7 @@ def predict(artifact, paths, *, top_k: int = 3, segments: float | None = None, w
     k = min(top_k, len(art.classes))
     warn(segment_mismatch(art, segments))
     spread = SpreadCheck()
-    with tqdm(total=len(files), desc="predict", unit="file", disable=not progress, dynamic_ncols=True) as bar:
+    with progress_bar(total=len(files), desc="predict", unit="file", disable=not progress) as bar:
         for res in stream:
             bar.update(1)
             if "error" in res:
