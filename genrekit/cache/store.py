@@ -164,6 +164,16 @@ class FeatureStore:
 
     @property
     def groups(self) -> np.ndarray:
+        """One group per track, never None: a track without an artist is a group of its own
+        (:func:`genrekit.roles.fill_groups`, as the command line treats it), so the array goes
+        straight into scikit-learn's ``GroupKFold`` and ``cross_val_score(..., groups=)``."""
+        from genrekit.roles import fill_groups
+
+        return fill_groups(self.raw_groups)
+
+    @property
+    def raw_groups(self) -> np.ndarray:
+        """The stored group (artist) of each track, None where the source gave none."""
         return np.array([r.group for r in self.tracks], dtype=object)
 
     @property

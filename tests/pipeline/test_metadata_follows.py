@@ -41,7 +41,7 @@ def test_cached_tracks_take_the_latest_manifest_without_recomputing(collection, 
     rep = extract(scan_folder(collection).tracks, store, SMALL, workers=1, progress=False)
     assert rep.n_extracted == 6 and rep.n_metadata_changed == 0
     with FeatureStore(store) as fs:
-        assert set(fs.groups) == {None}
+        assert set(fs.raw_groups) == {None}
         X0, _ = fs.summary()
     shards = _shard_mtimes(store)
 
@@ -70,7 +70,7 @@ def test_cached_tracks_take_the_latest_manifest_without_recomputing(collection, 
     rep = extract(scan_folder(collection).tracks, store, SMALL, workers=1, progress=False)
     assert rep.n_metadata_changed == 6
     with FeatureStore(store) as fs:
-        assert set(fs.groups) == {None} and set(fs.splits) == {None}
+        assert set(fs.raw_groups) == {None} and set(fs.splits) == {None}
         assert fs.track("low/low.00000.wav").label == "low" and fs.track("low/low.00000.wav").meta == {}
 
 
@@ -108,7 +108,7 @@ def test_a_manifest_in_the_audio_folder_is_used(collection, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "note: using the manifest" in err and "--no-manifest" in err and "non-audio" not in err
     with FeatureStore(tmp_path / "s") as fs:
-        assert None not in set(fs.groups)
+        assert None not in set(fs.raw_groups)
 
 
 def test_a_manifest_that_lists_part_of_the_folder_is_suggested(collection):
@@ -129,7 +129,7 @@ def test_gtzan_mini_gets_its_artists_on_a_second_run(tmp_path, capsys):
     assert main(base + ["--no-manifest"]) == 0
     assert "skipped 1 non-audio files" in capsys.readouterr().err
     with FeatureStore(store) as fs:
-        assert set(fs.groups) == {None} and len(fs) == 50
+        assert set(fs.raw_groups) == {None} and len(fs) == 50
     assert main(base) == 0
     out = capsys.readouterr()
     assert "0 extracted, 50 skipped as cached" in out.out and "metadata of 50 cached tracks updated" in out.out
