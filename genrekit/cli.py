@@ -355,6 +355,7 @@ def add_benchmark(sub):
                    help="grid-search each model's small grid inside every training fold (nested; never sees the test fold)")
     p.add_argument("--features", default=None, metavar="LIST",
                    help="restrict summary models to the columns of these features (default: all in the store)")
+    p.add_argument("--ablation", action="store_true", help="also run summary models on each of --features alone")
     p.add_argument("--out", default=None, metavar="DIR",
                    help="run folder for results, report and figures: a new or empty folder, checked before "
                         "anything is fitted; one in use by another benchmark or holding files is refused "
@@ -398,7 +399,7 @@ def run_benchmark(args) -> int:
                        tune=args.tune, out=args.out, save_models=args.save_models, workers=workers,
                        features=features, progress=not args.no_progress,
                        log=lambda line: print(line, file=sys.stderr), device=args.device,
-                       on_leaderboard=lambda rows: print(leaderboard_table(rows), flush=True))
+                       on_leaderboard=lambda rows: print(leaderboard_table(rows), flush=True), ablation=args.ablation)
     for name, path in result.artifacts.items():
         print(f"saved model {name}: {path}")
     print(f"report: {result.report_path}")

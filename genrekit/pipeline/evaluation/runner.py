@@ -112,6 +112,7 @@ def run_benchmark(
     log=None,
     device: str | None = None,
     on_leaderboard=None,
+    ablation: bool = False,
 ) -> BenchmarkResult:
     """Benchmark models on a feature store with one shared split.
 
@@ -160,6 +161,10 @@ def run_benchmark(
         :func:`~genrekit.pipeline.evaluation.metrics.leaderboard_table`) as soon as the folds are
         scored, before anything is written into ``out``: the result is shown even when the disk
         is full.
+    ablation : bool
+        Also run every summary model on each feature (of ``features``, default all) alone, on
+        the same folds: ``svm[block=mfcc]``, ``svm[block=chroma]``, … next to ``svm``
+        (:mod:`~genrekit.pipeline.evaluation.ablation`).
 
     Returns
     -------
@@ -179,6 +184,10 @@ def run_benchmark(
     t_start = time.monotonic()
     seed = _check_run_args(seed, workers, device)
     source = open_source(store)
+    if ablation:
+        from genrekit.pipeline.evaluation.ablation import FeatureAblation
+
+        source = FeatureAblation(source, features)
     plan = _plan_models(source, models, params, seed, save_models)
     RunFolder(out).check()  # an --out that cannot be used is refused now, before any work
     data = _labelled(source)
