@@ -201,6 +201,8 @@ def add_extract(sub):
     src.add_argument("--manifest", metavar="CSV",
                      help="CSV with columns path,label[,artist|group][,split][,...]; paths relative to the CSV")
     src.add_argument("--fma-metadata", metavar="DIR", help="FMA metadata folder holding tracks.csv")
+    src.add_argument("--no-manifest", action="store_true",
+                     help="ignore a CSV manifest lying in AUDIO_DIR (by default one that lists every audio file is used)")
     p.add_argument("--fma-subset", choices=("small", "medium", "large", "full"), default=None,
                    help="with --fma-metadata: keep only this subset")
     p.add_argument("--store", default=DEFAULT_STORE, metavar="PATH",
@@ -230,7 +232,9 @@ def run_extract(args) -> int:
         raise ParameterError("the following arguments are required: AUDIO_DIR, the folder of audio files "
                              "(or --manifest CSV, whose paths are relative to the CSV) (see: genrekit extract --help)")
     scan = load_source(args.audio_dir, manifest=args.manifest, fma_metadata=args.fma_metadata,
-                       subset=args.fma_subset)
+                       subset=args.fma_subset, find_manifest=not args.no_manifest)
+    for note in scan.notes:
+        print(f"note: {note}", file=sys.stderr)
     if scan.missing and not args.manifest:  # a manifest's missing files are tracks: recorded failures
         print(f"note: {len(scan.missing)} listed files were not found (e.g. {scan.missing[0]})", file=sys.stderr)
     if scan.skipped:
@@ -352,6 +356,7 @@ def add_benchmark(sub):
                    help="grid-search each model's small grid inside every training fold (nested; never sees the test fold)")
     p.add_argument("--features", default=None, metavar="LIST",
                    help="restrict summary models to the columns of these features (default: all in the store)")
+    p.add_argument("--ablation", action="store_true", help="also run summary models on each of --features alone")
     p.add_argument("--out", default=None, metavar="DIR",
                    help="run folder for results, report and figures: a new or empty folder, checked before "
                         "anything is fitted; one in use by another benchmark or holding files is refused "
@@ -395,7 +400,7 @@ def run_benchmark(args) -> int:
                        tune=args.tune, out=args.out, save_models=args.save_models, workers=workers,
                        features=features, progress=not args.no_progress,
                        log=lambda line: print(line, file=sys.stderr), device=args.device,
-                       on_leaderboard=lambda rows: print(leaderboard_table(rows), flush=True))
+                       on_leaderboard=lambda rows: print(leaderboard_table(rows), flush=True), ablation=args.ablation)
     for name, path in result.artifacts.items():
         print(f"saved model {name}: {path}")
     print(f"report: {result.report_path}")
@@ -505,13 +510,20 @@ def run_export(args) -> int:
 def add_models(sub):
     p = sub.add_parser("models", help="list the models `benchmark` can run",
                        description="Every registered model: its name, what it reads (summary vectors or "
-                                   "frame sequences) and a one-line description. * marks the default set.")
+                                   "frame sequences) and a one-line description. * marks the default set. "
+                                   "With MODEL: its --tune grid and parameters, named as --param takes them.")
+    p.add_argument("model", nargs="?", default=None, metavar="MODEL", help="describe this model")
     p.set_defaults(run=run_models)
 
 
 def run_models(args) -> int:
     from genrekit.classifiers import model_specs
 
+    if args.model:
+        from genrekit.classifiers.naming import describe_model
+
+        print(describe_model(args.model))
+        return 0
     specs = model_specs()
     width = max(len(s.name) for s in specs)
     for s in specs:
@@ -559,17 +571,15 @@ def run_predict(args) -> int:
     from genrekit.pipeline.prediction.artifacts import load_artifact
     from genrekit.pipeline.prediction.predict import format_prediction, predict, predictions_json
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        artifact = load_artifact(args.model, trust=args.trust)
-    for w in caught:
-        print(f"warning: {w.message}", file=sys.stderr)
     preds = []
-    for pred in predict(artifact, args.inputs, top_k=args.top_k, segments=args.segments, workers=args.workers,
-                        progress=not args.no_progress and not args.json, device=args.device):
-        preds.append(pred)
-        if not args.json:
-            print(format_prediction(pred), file=sys.stdout if pred.ok else sys.stderr)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", UserWarning)  # the artifact's and predict's: each printed once (main)
+        artifact = load_artifact(args.model, trust=args.trust)
+        for pred in predict(artifact, args.inputs, top_k=args.top_k, segments=args.segments, workers=args.workers,
+                            progress=not args.no_progress and not args.json, device=args.device):
+            preds.append(pred)
+            if not args.json:
+                print(format_prediction(pred), file=sys.stdout if pred.ok else sys.stderr)
     if args.json:
         print(predictions_json(preds, artifact))
     return 0 if all(p.ok for p in preds) else 1
@@ -625,7 +635,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
-        return int(args.run(args) or 0)
+        from genrekit.console import one_line_warnings
+
+        with one_line_warnings():
+            return int(args.run(args) or 0)
     except GenrekitError as e:
         if args.debug:
             raise

@@ -39,8 +39,9 @@ SPLIT_ALIASES: dict[str, str] = {
 
 # ------------------------------------------------------------------------------------ groups
 def unknown_group(value) -> bool:
-    """Whether a group value says nothing: None, or a string of only whitespace (or empty)."""
-    return value is None or (isinstance(value, str) and not value.strip())
+    """Whether a group value says nothing: None, a string of only whitespace (or empty), or a
+    group made up by :func:`fill_groups` (so filled groups can be filled again, or tested)."""
+    return value is None or (isinstance(value, str) and (not value.strip() or value.startswith(FILL_IN_PREFIX)))
 
 
 def any_group_known(groups) -> bool:
@@ -70,7 +71,8 @@ def fill_groups(groups) -> np.ndarray:
     Returns
     -------
     ndarray of object, shape (n_tracks,)
-        Unknown groups become ``fill_in_group(i)``, ``i`` the track's position.
+        Unknown groups become ``fill_in_group(i)``, ``i`` the track's position (a made-up group
+        given again is unknown too, so filling is idempotent).
     """
     return np.array([fill_in_group(i) if unknown_group(v) else str(v) for i, v in enumerate(groups)],
                     dtype=object)

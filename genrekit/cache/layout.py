@@ -8,6 +8,8 @@ Layout (schema version 1) — readable with plain h5py, see README "Store format
       index.journal         (large stores) shards added / dropped since index.json was written,
                             one JSON line each, replayed over it (genrekit.cache.index)
       shard-<ns>-<rand>.h5  one writer each; written as .h5.tmp and renamed when complete
+      metadata.json         newer metadata of stored tracks (label, group, split, meta, …) read
+                            from a later manifest; applied over the shards' (cache.metadata)
       .lock                 held by the one process that writes (extract)
 
 Each shard::
@@ -40,6 +42,7 @@ SCHEMA_VERSION = 1
 INDEX_NAME = "index.json"
 #: Shards added or dropped since index.json was written, one JSON line each (large stores only).
 JOURNAL_NAME = "index.journal"
+METADATA_NAME = "metadata.json"
 LOCK_NAME = ".lock"
 SHARD_PREFIX = "shard-"
 SHARD_SUFFIX = ".h5"
@@ -49,7 +52,8 @@ TRACK_INT_FIELDS = ("sample_rate", "file_size", "file_mtime_ns", "n_frames")
 FAILURE_STR_FIELDS = ("id", "path", "content_hash", "error_type", "message")
 FAILURE_INT_FIELDS = ("file_size", "file_mtime_ns")
 
-__all__ = ["SCHEMA_VERSION", "INDEX_NAME", "JOURNAL_NAME", "LOCK_NAME", "SHARD_PREFIX", "SHARD_SUFFIX", "TMP_SUFFIX",
+__all__ = ["SCHEMA_VERSION", "INDEX_NAME", "JOURNAL_NAME", "METADATA_NAME", "LOCK_NAME", "SHARD_PREFIX",
+           "SHARD_SUFFIX", "TMP_SUFFIX",
            "TRACK_STR_FIELDS", "TRACK_INT_FIELDS", "FAILURE_STR_FIELDS", "FAILURE_INT_FIELDS",
            "TrackRow", "FailureRow"]
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from genrekit.cache.index import load_index
 from genrekit.cache.layout import FailureRow, TrackRow
+from genrekit.cache.metadata import apply_metadata, load_metadata
 from genrekit.errors import StoreError
 
 
@@ -136,6 +137,9 @@ class FeatureStore:
                                                         tracks["_row"])
         self.failures: list[FailureRow] = rowfile.make_rows(FailureRow, fails, self.shards, fails["_shard"],
                                                             fails["_row"])
+        updates = load_metadata(self.path)  # a later source's metadata, applied over the shards'
+        if updates:
+            self.tracks = [apply_metadata(r, updates[r.id]) if r.id in updates else r for r in self.tracks]
         self._by_id = {r.id: r for r in self.tracks}
         if self._rows_current:  # held open now: a reader may replace the file later
             try:
@@ -205,6 +209,16 @@ class FeatureStore:
 
     @property
     def groups(self) -> np.ndarray:
+        """One group per track, never None: a track without an artist is a group of its own
+        (:func:`genrekit.roles.fill_groups`, as the command line treats it), so the array goes
+        straight into scikit-learn's ``GroupKFold`` and ``cross_val_score(..., groups=)``."""
+        from genrekit.roles import fill_groups
+
+        return fill_groups(self.raw_groups)
+
+    @property
+    def raw_groups(self) -> np.ndarray:
+        """The stored group (artist) of each track, None where the source gave none."""
         return np.array([r.group for r in self.tracks], dtype=object)
 
     @property

@@ -568,7 +568,7 @@ def train(module, train_loader, *, device, epochs: int, lr: float, weight_decay:
     best_epoch : int
         The epoch whose weights the module holds at return (1-based).
     """
-    from tqdm.auto import tqdm
+    from genrekit.progress import progress_bar
 
     module.to(device)
     opt = torch.optim.AdamW(module.parameters(), lr=lr, weight_decay=weight_decay)
@@ -586,8 +586,8 @@ def train(module, train_loader, *, device, epochs: int, lr: float, weight_decay:
             ds.epoch = epoch
         module.train()
         tot_loss, tot_correct, tot_n = 0.0, 0.0, 0
-        bar = tqdm(train_loader, desc=f"{desc} epoch {epoch}/{epochs}", leave=False, disable=not progress,
-                   file=sys.stderr, dynamic_ncols=True)
+        bar = progress_bar(train_loader, desc=f"{desc} epoch {epoch}/{epochs}", leave=False, disable=not progress,
+                           lines=False, file=sys.stderr)  # not a terminal: the epoch's line below only
         for x, lengths, y in bar:
             loss_sum, correct = _train_step(module, x, lengths, y, device=device, opt=opt, sched=sched,
                                             scaler=scaler, mixup=mixup, rng=rng, perm_gen=perm_gen, amp=amp)

@@ -100,7 +100,8 @@ def _leaderboard(run_dir: Path) -> dict:
             "f1_macro_mean", "precision_macro_mean", "recall_macro_mean")
     board = [{k: row[k] for k in keep} for row in res["leaderboard"]]
     with open(run_dir / "predictions.csv", newline="") as f:
-        preds = sorted(tuple(r.values()) for r in csv.DictReader(f))
+        cols = ("model", "fold", "id", "label", "predicted")  # the pinned columns (probabilities came later)
+        preds = sorted(tuple(r[k] for k in cols) for r in csv.DictReader(f))
     return {"leaderboard": board, "predictions_sha256": hashlib.sha256(repr(preds).encode()).hexdigest()}
 
 

@@ -153,7 +153,7 @@ def test_tune_end_to_end_records_best_params(synthetic_store, tmp_path):
     r = run_benchmark(synthetic_store, "knn", tune=True, params={"knn": {"weights": "uniform"}},
                       out=tmp_path / "t", workers=1, progress=False)
     folds = r.results["models"]["knn"]["folds"]
-    assert all(set(f["best_params"]) == {"knn__n_neighbors"} for f in folds)  # weights was fixed
+    assert all(set(f["best_params"]) == {"n_neighbors"} for f in folds)  # weights was fixed; --param names
     assert r.results["config"]["tune"] and "nested grid search" in r.report_path.read_text()
 
 

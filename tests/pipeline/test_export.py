@@ -55,7 +55,7 @@ def test_summary_round_trip_is_exact(store, tmp_path, fmt):
         _same_bits(d["X"][order], X)
         assert d["names"].tolist() == names
         assert d["y"][order].tolist() == [v or "" for v in fs.labels]
-        assert d["groups"][order].tolist() == [v or "" for v in fs.groups]
+        assert d["groups"][order].tolist() == [v or "" for v in fs.raw_groups]
         assert d["splits"][order].tolist() == [v or "" for v in fs.splits]
         return
     t = read_table(out)
@@ -63,7 +63,7 @@ def test_summary_round_trip_is_exact(store, tmp_path, fmt):
     _same_bits(t.X[order], X)
     assert t.names == names and "tempo" in names and "mfcc_03_mean" in names
     assert t.labels[order].tolist() == fs.labels.tolist()
-    assert t.groups[order].tolist() == fs.groups.tolist()
+    assert t.groups[order].tolist() == fs.raw_groups.tolist()
     assert t.splits[order].tolist() == fs.splits.tolist()
     assert t.paths[order].tolist() == [r.path for r in fs.tracks]
     assert not t.left_out and t.columns == {"id": "id", "label": "label", "group": "group", "split": "split",

@@ -14,12 +14,29 @@ import warnings
 
 import numpy as np
 
+from genrekit.classifiers.naming import public_params
 from genrekit.errors import GenrekitError
 from genrekit.pipeline.evaluation.inputs import take
 from genrekit.pipeline.evaluation.metrics import fold_metrics
 
 TUNE_SCORING = "balanced_accuracy"
 INNER_FOLDS = 3
+#: Warnings scikit-learn's scorers give when a (tuning) fold lacks a label: expected, not a model's.
+EXPECTED_WARNINGS = ("y_pred contains classes not in y_true", ".*least populated class.*")
+
+
+def _probabilities(est, X, n_classes: int) -> list | None:
+    """``(n, n_classes)`` class probabilities (0 for a class the fold did not train on), rounded;
+    None when the model gives none."""
+    if not hasattr(est, "predict_proba"):
+        return None
+    try:
+        proba = np.asarray(est.predict_proba(X), dtype=float)
+    except (AttributeError, NotImplementedError):  # e.g. a hard-voting ensemble
+        return None
+    full = np.zeros((proba.shape[0], n_classes))
+    full[:, np.asarray(est.classes_, dtype=np.int64)] = proba
+    return full.round(6).tolist()
 
 
 def _inner_cv(y, groups, seed):
@@ -101,6 +118,8 @@ def run_job(job: dict) -> dict:
     gtr = groups[tr] if groups is not None else None
     with warnings.catch_warnings(record=True) as caught, threadpool_limits(limits=1):
         warnings.simplefilter("always")
+        for expected in EXPECTED_WARNINGS:  # scikit-learn scoring folds that miss a label: not the model's
+            warnings.filterwarnings("ignore", message=expected)
         try:
             est, note = _build(job.get("base", job["model"]), job["params"], job["seed"], job["tune"], ytr, gtr,
                                job.get("runtime"), job.get("variant"))
@@ -115,10 +134,13 @@ def run_job(job: dict) -> dict:
             res["fit_seconds"] = time.perf_counter() - t0
             res["fit_cpu_seconds"] = time.process_time() - c0
             if hasattr(est, "best_params_"):
-                res["best_params"] = {k: jsonable(v) for k, v in est.best_params_.items()}
+                best = public_params(est.estimator, est.best_params_)  # as --param names them
+                res["best_params"] = {k: jsonable(v) for k, v in best.items()}
                 est = est.best_estimator_
             if getattr(est, "history_", None):  # per-epoch learning curve of a neural head
-                res["history"] = [{k: jsonable(v) for k, v in h.items()} for h in est.history_]
+                kept = getattr(est, "best_epoch_", None)  # the epoch whose weights the model kept
+                res["history"] = [{**{k: jsonable(v) for k, v in h.items()},
+                                   **({"kept": True} if h.get("epoch") == kept else {})} for h in est.history_]
             if job["kind"] == "fold":
                 te = job["test"]
                 Xte = take(X, te)
@@ -126,6 +148,7 @@ def run_job(job: dict) -> dict:
                 pred = np.asarray(est.predict(Xte), dtype=np.int64)
                 res["predict_seconds"] = time.perf_counter() - t0
                 res["predictions"] = pred.tolist()
+                res["probabilities"] = _probabilities(est, Xte, job["n_classes"])
                 res.update(fold_metrics(y[te], pred, job["n_classes"]))
             else:
                 res["estimator"] = est

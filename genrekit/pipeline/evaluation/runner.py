@@ -43,6 +43,7 @@ from genrekit.files import atomic_write_text, no_space
 from genrekit.pipeline.evaluation.inputs import FrameSequence, open_source
 from genrekit.pipeline.evaluation.jobs import INNER_FOLDS, TUNE_SCORING, jsonable, run_job
 from genrekit.pipeline.evaluation.metrics import RANK_METRIC, leaderboard_table, rank, summarise_model
+from genrekit.pipeline.evaluation.report.tables import untrained_labels
 
 from genrekit.pipeline.evaluation.run_folder import DEFAULT_RUNS, RunFolder
 from genrekit.roles import any_group_known, fill_groups
@@ -111,6 +112,7 @@ def run_benchmark(
     log=None,
     device: str | None = None,
     on_leaderboard=None,
+    ablation: bool = False,
 ) -> BenchmarkResult:
     """Benchmark models on a feature store with one shared split.
 
@@ -159,6 +161,10 @@ def run_benchmark(
         :func:`~genrekit.pipeline.evaluation.metrics.leaderboard_table`) as soon as the folds are
         scored, before anything is written into ``out``: the result is shown even when the disk
         is full.
+    ablation : bool
+        Also run every summary model on each feature (of ``features``, default all) alone, on
+        the same folds: ``svm[block=mfcc]``, ``svm[block=chroma]``, … next to ``svm``
+        (:mod:`~genrekit.pipeline.evaluation.ablation`).
 
     Returns
     -------
@@ -178,6 +184,10 @@ def run_benchmark(
     t_start = time.monotonic()
     seed = _check_run_args(seed, workers, device)
     source = open_source(store)
+    if ablation:
+        from genrekit.pipeline.evaluation.ablation import FeatureAblation
+
+        source = FeatureAblation(source, features)
     plan = _plan_models(source, models, params, seed, save_models)
     RunFolder(out).check()  # an --out that cannot be used is refused now, before any work
     data = _labelled(source)
@@ -395,10 +405,10 @@ def _make_jobs(plan: _Plan, data: _Data, inputs, the_split, seed, tune, save_mod
 # ============================================================================ 4. run
 def _run_jobs(jobs: list[dict], n_jobs: int, progress: bool) -> list[dict]:
     from joblib import Parallel, delayed
-    from tqdm.auto import tqdm
+    from genrekit.progress import progress_bar
 
     results = []
-    bar = tqdm(total=len(jobs), desc="benchmark", unit="fit", disable=not progress, dynamic_ncols=True)
+    bar = progress_bar(total=len(jobs), desc="benchmark", unit="fit", disable=not progress)
     try:
         if n_jobs == 1:
             stream = (run_job(j) for j in jobs)
@@ -460,6 +470,7 @@ def _save_models(run: _Run, results, per_model, say) -> dict:
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S")})
         artifacts[n] = save_artifact(art, run.out_dir / "models" / f"{n}.joblib")
         per_model[n]["artifact"] = str(artifacts[n].relative_to(run.out_dir))
+        per_model[n]["saved_params"] = {k: jsonable(v) for k, v in chosen.items()}  # --param names
     return artifacts
 
 
@@ -474,7 +485,7 @@ def _results_doc(run: _Run, per_model, leaderboard) -> dict:
         "command": command + (f" --device {shlex.quote(run.device)}" if run.device else ""),
         "config": {"models": run.plan.names, "split": sp.spec, "seed": run.seed, "params": run.plan.params,
                    "tune": run.tune, "tune_scoring": TUNE_SCORING if run.tune else None,
-                   "inner_folds": INNER_FOLDS if run.tune else None,
+                   "inner_folds": INNER_FOLDS if run.tune else None, "grids": _grids(run) if run.tune else None,
                    "features": list(run.features) if run.features else None, "rank_metric": RANK_METRIC,
                    "workers": run.n_jobs, "device": run.device},
         "store": {"path": str(src.path), "config_hash": src.config_hash,
@@ -485,12 +496,19 @@ def _results_doc(run: _Run, per_model, leaderboard) -> dict:
         "dataset": src.describe(),  # tables: blocks, join, fusion
         "classes": data.classes,
         "class_counts": {c: int((data.y == i).sum()) for i, c in enumerate(data.classes)},
-        "split": sp.to_dict(data.ids),
+        "split": {**sp.to_dict(data.ids), "untrained": untrained_labels(sp, data.y, data.classes)},
         "versions": _versions(),
         "seconds": None,
         "models": per_model,
         "leaderboard": leaderboard,
     }
+
+
+def _grids(run: _Run) -> dict:
+    """Each model's ``--tune`` grid as searched (``--param`` names, fixed parameters left out)."""
+    from genrekit.classifiers.naming import model_grid
+
+    return {n: model_grid(run.plan.base_of[n], run.plan.params.get(run.plan.base_of[n])) for n in run.plan.names}
 
 
 def _write_run(folder: RunFolder, run: _Run, results, per_model, leaderboard, t_start, say):

@@ -198,12 +198,29 @@ def _label_warnings(folds: list[Fold], y: np.ndarray, classes, why: dict) -> lis
     return out
 
 
+def _fewer_folds_hint(kind: str, per_label: list[int], k: int, what: str) -> list[str]:
+    """What to do when some label has fewer ``what`` (artists, tracks) than folds: the most folds
+    every label can fill, or, with a label of one, why no grouped split can train and test it."""
+    fewest = min(per_label, default=k)
+    if fewest >= k:
+        return []
+    n = sum(v < k for v in per_label)
+    head = f"{_plural(n, 'label')} ha{'ve' if n > 1 else 's'} fewer {what} than the {k} folds"
+    if fewest >= 2:
+        logo = (" or leave-one-artist-out (scikit-learn's LeaveOneGroupOut with genrekit.api.load_store's groups)"
+                if what == "artists" else "")
+        return [f"{head}: use --split {kind}:{fewest} (every fold then trains on every label){logo}"]
+    return [f"{head}, one has a single {what[:-1]}: whichever fold tests it has none to train on "
+            f"(a leave-one-{what[:-1]}-out split cannot help); add {what} to that label or leave it out"]
+
+
 def _kfold(y, k, seed, classes, counts, warn, why):
     from sklearn.model_selection import KFold, StratifiedKFold
 
     small = [(c, n) for c, n in zip(classes, counts) if n < k]
     for c, n in small:
         why[c] = f"{_plural(int(n), 'track')}, fewer than {k} folds, so it cannot be stratified"
+    warn.extend(_fewer_folds_hint("kfold", [int(n) for n in counts], k, "tracks"))
     if len(small) == len(classes):
         warn.append(f"no label has {k} tracks: folds are shuffled but not stratified")
         splitter, args = KFold(k, shuffle=True, random_state=seed), (np.zeros(len(y)),)
@@ -223,6 +240,7 @@ def _group_kfold(y, g, k, seed, classes, counts, warn, why):
             named = sorted({a for a in g[y == c] if not is_fill_in(a)})
             who = f" ({', '.join(named[:3])}{', …' if len(named) > 3 else ''})" if named else ""
             why[c] = f"{_plural(artists, 'artist')}{who}, fewer than {k} folds, so it cannot be stratified by artist"
+    warn.extend(_fewer_folds_hint("group-kfold", [len(set(g[y == c])) for c in classes], k, "artists"))
     with _warnings.catch_warnings():
         _warnings.filterwarnings("ignore", message=".*least populated class.*")
         if (counts < k).all():

@@ -248,12 +248,11 @@ class _Run:
     def collect(self, progress: bool, n_files: int):
         """Merge every batch as it completes; on Ctrl-C keep what is finished."""
         import distributed
-        from tqdm.auto import tqdm
+        from genrekit.progress import progress_bar
 
         futures, merger = self.futures, self.merger
         run_ids: set[str] = set()
-        merger.bar = bar = tqdm(total=n_files, unit="file", desc="extract", disable=not progress,
-                                dynamic_ncols=True)
+        merger.bar = bar = progress_bar(total=n_files, unit="file", desc="extract", disable=not progress)
         completed = False
         try:
             for fut in distributed.as_completed(list(futures), loop=self.client.loop):

@@ -81,11 +81,10 @@ class LocalExecutor:
         the run (:func:`~genrekit.pipeline.extraction.plan.batches_of`), for load balance and a
         lively progress bar.
         """
-        from tqdm.auto import tqdm
+        from genrekit.progress import progress_bar
 
         report = merger.report
-        bar = tqdm(total=len(tasks), unit="file", desc="extract", disable=not progress or not tasks,
-                   dynamic_ncols=True)
+        bar = progress_bar(total=len(tasks), unit="file", desc="extract", disable=not progress or not tasks)
         merger.bar = bar
         try:
             self._run(tasks, str(store_dir), config.to_json(), merger, bar)

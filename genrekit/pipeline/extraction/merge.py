@@ -35,6 +35,7 @@ class ExtractReport:
     seconds: float = 0.0
     failures: list[FailureRow] = field(default_factory=list)
     interrupted: bool = False
+    n_metadata_changed: int = 0  # stored tracks whose label, group, split, … the source changed
 
     def count(self, row: "TrackRow | FailureRow | None"):
         """Account for one file's outcome as :func:`~genrekit.pipeline.extraction.worker.write_result`
@@ -50,6 +51,8 @@ class ExtractReport:
     def line(self) -> str:
         parts = [f"{self.n_extracted} extracted", f"{self.n_cached} skipped as cached",
                  f"{self.n_failed + self.n_failed_cached} failed"]
+        if self.n_metadata_changed:
+            parts.append(f"metadata of {self.n_metadata_changed} cached tracks updated from the source")
         s = ", ".join(parts) + f" in {self.seconds:.1f} s -> {self.store}"
         if self.n_failed + self.n_failed_cached:
             s += f" (see why: genrekit info {self.store} --failures)"

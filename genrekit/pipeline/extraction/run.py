@@ -23,6 +23,7 @@ from genrekit.errors import ParameterError, StoreError
 from genrekit.features.config import FeatureConfig
 from genrekit.files import no_space
 from genrekit.pipeline.extraction.executor import Executor, make_executor
+from genrekit.pipeline.extraction.metadata import sync_metadata
 from genrekit.pipeline.extraction.merge import ExtractReport, IndexMerger, index_finished_shards
 from genrekit.pipeline.extraction.plan import (
     DEFAULT_BATCH_SIZE,
@@ -118,6 +119,7 @@ def extract(
         done, failed = existing_rows(store_dir, index, config.hash())
         tasks, report.n_cached, report.n_failed_cached, vanished = plan(
             tracks, done, failed, retry_failed, rehash=rehash, max_seconds=max_seconds)
+        report.n_metadata_changed = sync_metadata(store_dir, tracks, done)
         merger = IndexMerger(store_dir, index, report)
         if vanished:  # files gone since the scan: a failures-only shard of their own, written here
             from genrekit.pipeline.extraction.worker import failures_batch

@@ -214,15 +214,22 @@ def predict(artifact, paths, *, top_k: int = 3, segments: float | None = None, w
     Prediction
         One per file, in input order; failed files carry ``error``.
 
+    Warns
+    -----
+    PredictionWarning
+        (:mod:`~genrekit.pipeline.prediction.checks`) ``segments`` with a summary model trained
+        on longer windows; probabilities nearly the same for every file and segment.
+
     Raises
     ------
     ParameterError
         For an unreadable artifact, ``top_k < 1``, ``segments <= 0`` or no input paths.
     """
     from joblib import Parallel, delayed
-    from tqdm.auto import tqdm
 
     from genrekit.pipeline.prediction.artifacts import load_artifact
+    from genrekit.pipeline.prediction.checks import SpreadCheck, segment_mismatch, warn
+    from genrekit.progress import progress_bar
 
     art = artifact if hasattr(artifact, "estimator") else load_artifact(artifact, trust=trust)
     if device is not None and "device" in art.estimator.get_params():
@@ -246,7 +253,9 @@ def predict(artifact, paths, *, top_k: int = 3, segments: float | None = None, w
     stream = (Parallel(n_jobs=n_jobs, return_as="generator")(tasks) if n_jobs > 1
               else (featurise_file(f, art.config_json, layout, segments) for f in files))
     k = min(top_k, len(art.classes))
-    with tqdm(total=len(files), desc="predict", unit="file", disable=not progress, dynamic_ncols=True) as bar:
+    warn(segment_mismatch(art, segments))
+    spread = SpreadCheck()
+    with progress_bar(total=len(files), desc="predict", unit="file", disable=not progress) as bar:
         for res in stream:
             bar.update(1)
             if "error" in res:
@@ -254,16 +263,19 @@ def predict(artifact, paths, *, top_k: int = 3, segments: float | None = None, w
                 continue
             try:
                 p = _probabilities(art.estimator, res["X"], len(art.classes))[0]
+                spread.add(p)
                 pred = Prediction(path=res["path"], top=_top(p, art.classes, k), duration=res["duration"])
                 if res["segments"]:
                     seg_X = [s[2] for s in res["segments"]]
                     X = [x[0] for x in seg_X] if art.input == "frames" else np.vstack(seg_X)
                     P = _probabilities(art.estimator, X, len(art.classes))
+                    spread.add(P)
                     pred.segments = [Segment(a, b, _top(P[i], art.classes, k))
                                      for i, (a, b, _) in enumerate(res["segments"])]
             except Exception as e:  # a model that cannot score this file: report, go on
                 pred = Prediction(path=res["path"], error=f"{type(e).__name__}: {e}")
             yield pred
+    warn(spread.message())
 
 
 # ====================================================================================== output

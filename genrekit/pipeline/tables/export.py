@@ -395,7 +395,7 @@ def export_table(store, fmt: str | None = None, out=None, *, level: str = "summa
     GenrekitError
         The disk filled up while writing (nothing partial is left).
     """
-    from tqdm.auto import tqdm
+    from genrekit.progress import progress_bar
 
     from genrekit.cache.store import FeatureStore
 
@@ -429,7 +429,7 @@ def export_table(store, fmt: str | None = None, out=None, *, level: str = "summa
     if not rows:
         raise StoreError(f"store {fs.path} has no {'labelled ' if labels_only else ''}tracks to export")
 
-    bar = tqdm(total=len(rows), desc=f"export {fmt}", unit="track", disable=not progress, dynamic_ncols=True)
+    bar = progress_bar(total=len(rows), desc=f"export {fmt}", unit="track", disable=not progress)
     try:
         with _Tmp(out) as tmp:
             if level == "summary":

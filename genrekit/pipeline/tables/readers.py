@@ -118,7 +118,7 @@ class Table:
 
         fs = store if isinstance(store, FeatureStore) else FeatureStore(store)
         X, names = fs.summary(features)
-        t = cls(ids=fs.ids, X=X, names=list(names), labels=fs.labels, groups=fs.groups, splits=fs.splits,
+        t = cls(ids=fs.ids, X=X, names=list(names), labels=fs.labels, groups=fs.raw_groups, splits=fs.splits,
                 paths=np.array([r.path for r in fs.tracks], dtype=object), source=str(fs.path), format="store",
                 columns={"id": "id", "label": "label", "group": "group", "split": "split", "path": "path"},
                 all_columns=["id", "path", "label", "group", "split", *names])

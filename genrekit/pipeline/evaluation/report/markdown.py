@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from genrekit.classifiers.naming import grid_text
 from genrekit.pipeline.evaluation.metrics import METRICS
 
 
@@ -34,6 +35,7 @@ def _setup(doc: dict) -> list[str]:
     if cfg["tune"]:
         L.append(f"- tuning: nested grid search in each training fold ({cfg['inner_folds']} inner folds, "
                  f"scored by {cfg['tune_scoring']})")
+        L += [f"  - {n}: {grid_text(_base(n), g)}" for n, g in (cfg.get("grids") or {}).items()]
     L.append(f"- ranked by mean {METRICS[cfg['rank_metric']]}; ± is the standard deviation over folds")
     L.append(f"- genrekit {doc['genrekit_version']}, scikit-learn {doc['versions'].get('scikit-learn', '?')}, "
              f"python {doc['versions']['python']}; {doc['created']}; {doc['seconds']:.1f} s\n")
@@ -81,11 +83,14 @@ def _model(doc: dict, n: str) -> list[str]:
     L = [f"### {n}\n", f"{m['description']} (input: {m['input']}"
          + (f", frame features: {', '.join(m['frame_features'])}" if m.get("frame_features") else "") + ")\n"]
     if m["params"]:
-        L.append("parameters: " + ", ".join(f"`{k}={v}`" for k, v in m["params"].items()) + "\n")
+        L.append("parameters: " + ", ".join(f"`{_base(n)}.{k}={v}`" for k, v in m["params"].items()) + "\n")
     if m.get("error"):
         return L + [f"**failed**: `{m['error']}`\n"]
     if m.get("artifact"):
-        L.append(f"saved model: [{m['artifact']}]({m['artifact']})\n")
+        saved = m.get("saved_params") or {}
+        L.append(f"saved model: [{m['artifact']}]({m['artifact']})"
+                 + (" with " + ", ".join(f"`{_base(n)}.{k}={v}`" for k, v in saved.items()) if saved else "")
+                 + "\n")
     figures = doc.get("figures", {})
     if figures.get(f"confusion:{n}"):
         L.append(f"![confusion matrix of {n}]({figures[f'confusion:{n}']})\n")
@@ -95,7 +100,7 @@ def _model(doc: dict, n: str) -> list[str]:
                  "validation carve of each training fold); per-epoch values in results.json\n")
         if figures.get(f"learning_curve:{n}"):
             L.append(f"![learning curve of {n}]({figures[f'learning_curve:{n}']})\n")
-    L += _class_table(doc["classes"], m["per_class_pooled"]) + _fold_table(m["folds"])
+    L += _class_table(doc["classes"], m["per_class_pooled"]) + _fold_table(m["folds"], _base(n))
     if m["warnings"]:
         L.append("warnings while fitting: " + "; ".join(f"`{w}`" for w in m["warnings"][:5]) + "\n")
     return L
@@ -109,7 +114,12 @@ def _class_table(classes, pc: dict) -> list[str]:
     return L + [""]
 
 
-def _fold_table(folds: list[dict]) -> list[str]:
+def _base(name: str) -> str:
+    """The registry model of a run's model name (``svm[early]`` → ``svm``): what ``--param`` names."""
+    return name.split("[", 1)[0]
+
+
+def _fold_table(folds: list[dict], model: str) -> list[str]:
     tuned = any("best_params" in f for f in folds)
     L = ["| fold | " + " | ".join(METRICS.values()) + " | fit s | predict s |" + (" best parameters |" if tuned else ""),
          "|---:|" + "---:|" * (len(METRICS) + 2) + ("---|" if tuned else "")]
@@ -117,5 +127,5 @@ def _fold_table(folds: list[dict]) -> list[str]:
         bp = f.get("best_params")
         L.append(f"| {f['fold'] + 1} | " + " | ".join(f"{f[k]:.3f}" for k in METRICS)
                  + f" | {f['fit_seconds']:.2f} | {f['predict_seconds']:.3f} |"
-                 + (f" {', '.join(f'{k}={v}' for k, v in bp.items())} |" if bp else ""))
+                 + (f" {', '.join(f'{model}.{k}={v}' for k, v in bp.items())} |" if bp else ""))
     return L + [""]

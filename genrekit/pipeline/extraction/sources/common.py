@@ -47,11 +47,15 @@ class SourceScan:
         FMA readers), sorted. A manifest's are in ``tracks`` too, so that extraction records
         them as failures like any other unusable file; FMA's are not (its ``tracks.csv`` lists
         every track of every subset), and the caller decides whether that is an error.
+    notes : list of str
+        What the user should hear about how the source was read (a manifest found in the audio
+        folder, used or suggested).
     """
 
     tracks: list[Track]
     skipped: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 def normalise_split(value: str | None) -> str | None:

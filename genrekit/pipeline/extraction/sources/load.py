@@ -8,6 +8,7 @@ from genrekit.errors import ParameterError
 from genrekit.pipeline.extraction.sources.common import SourceScan, extensions_text, manifest_is_a_folder
 from genrekit.pipeline.extraction.sources.fma import fma_audio_path, read_fma
 from genrekit.pipeline.extraction.sources.folder import scan_folder
+from genrekit.pipeline.extraction.sources.found import use_found_manifest
 from genrekit.pipeline.extraction.sources.manifest import read_manifest
 
 _NO_FOLDER = "no audio folder given; pass the folder that holds the audio files"
@@ -18,6 +19,7 @@ def load_source(
     manifest: str | os.PathLike[str] | None = None,
     fma_metadata: str | os.PathLike[str] | None = None,
     subset: str | None = None,
+    find_manifest: bool = True,
 ) -> SourceScan:
     """Read a collection the way the command line describes it.
 
@@ -35,6 +37,9 @@ def load_source(
         FMA's metadata folder, holding ``tracks.csv``.
     subset : str or None, optional
         FMA subset to keep; only with ``fma_metadata``.
+    find_manifest : bool, optional
+        With a folder alone: use a CSV manifest lying in it that lists every audio file found,
+        or name one in ``notes`` (:func:`~genrekit.pipeline.extraction.sources.found.use_found_manifest`).
 
     Returns
     -------
@@ -86,7 +91,7 @@ def load_source(
             f"no audio files under {root} (looked for {extensions_text()}); "
             "pass the folder that holds the audio files"
         )
-    return scan
+    return use_found_manifest(root, scan) if find_manifest else scan
 
 
 def _load_manifest(manifest_path: str, root: str | None) -> SourceScan:
