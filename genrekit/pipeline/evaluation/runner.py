@@ -7,7 +7,8 @@
 2. **split** — computed once (:mod:`genrekit.pipeline.evaluation.splits`) and handed to every model;
 3. **jobs** — one per model × fold (and one refit per model with ``save_models``);
 4. **run** — in parallel through joblib (:func:`~genrekit.pipeline.evaluation.jobs.run_job`);
-5. **aggregate** — mean ± std over folds, pooled confusion matrices, the ranked leaderboard;
+5. **aggregate** — mean ± std over folds, pooled scores with bootstrap intervals
+   (:mod:`~genrekit.pipeline.evaluation.uncertainty`), the leaderboard ranked by a pooled score;
 6. **write** — ``results.json``, ``leaderboard.csv``, ``predictions.csv``, ``report.md``,
    ``figures/*.png`` and, with ``save_models``, ``models/<model>.joblib`` in ``out``.
 
@@ -45,6 +46,7 @@ from genrekit.pipeline.evaluation.jobs import INNER_FOLDS, TUNE_SCORING, jsonabl
 from genrekit.pipeline.evaluation.metrics import RANK_METRIC, leaderboard_table, rank, summarise_model
 
 from genrekit.pipeline.evaluation.run_folder import DEFAULT_RUNS, RunFolder
+from genrekit.pipeline.evaluation.uncertainty import add_pooled, uncertainty_doc
 from genrekit.roles import any_group_known, fill_groups
 
 #: The largest seed numpy's and scikit-learn's random states accept.
@@ -64,7 +66,7 @@ class BenchmarkResult:
     results : dict
         Everything in ``results.json``.
     leaderboard : list of dict
-        One row per model that ran, best first (ranked by mean balanced accuracy).
+        One row per model that ran, best first (ranked by pooled balanced accuracy).
     split : Split
     artifacts : dict
         ``model -> path`` of saved artifacts (``save_models=True``).
@@ -194,11 +196,12 @@ def run_benchmark(
             f"on {n_jobs} worker{'s' if n_jobs > 1 else ''}")
         results = _run_jobs(jobs, n_jobs, progress)
         per_model = _aggregate(plan, results, frame_inputs, say)
+        boot = add_pooled(per_model, results, the_split, data.y, data.groups, seed)  # pooled scores, intervals
         leaderboard = rank(per_model, plan.names, {n: plan.specs[n].input for n in plan.names}, the_split.n_folds)
         if on_leaderboard is not None and leaderboard:
             on_leaderboard(leaderboard)  # before anything is written: shown even when the disk is full
         run = _Run(source, plan, data, the_split, seed, tune, features, columns, frame_inputs, folder.path,
-                   save_models, device, n_jobs)
+                   save_models, device, n_jobs, boot)
         artifacts, doc = _write_run(folder, run, results, per_model, leaderboard, t_start, say)
     finally:
         folder.release()
@@ -253,6 +256,7 @@ class _Run:
     save_models: bool
     device: str | None
     n_jobs: int
+    boot: dict | None = None
 
 
 def _check_run_args(seed, workers, device) -> int:
@@ -490,6 +494,7 @@ def _results_doc(run: _Run, per_model, leaderboard) -> dict:
         "seconds": None,
         "models": per_model,
         "leaderboard": leaderboard,
+        "uncertainty": uncertainty_doc(leaderboard, run.boot),  # bootstrap and paired comparisons
     }
 
 

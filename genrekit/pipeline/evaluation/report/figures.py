@@ -51,7 +51,8 @@ def write_figures(fig_dir: Path, doc: dict) -> dict:
 
 
 def _leaderboard_figure(plt, fig_dir: Path, doc: dict) -> Path:
-    """``leaderboard.png``: accuracy, balanced accuracy and macro-F1 per model (mean ± std over folds)."""
+    """``leaderboard.png``: accuracy, balanced accuracy and macro-F1 per model (pooled, 95 % interval;
+    without pooled scores: mean ± std over folds)."""
     rows, split = doc["leaderboard"], doc["split"]
     shown = ("accuracy", "balanced_accuracy", "f1_macro")
     n = len(rows)
@@ -60,14 +61,20 @@ def _leaderboard_figure(plt, fig_dir: Path, doc: dict) -> Path:
     ypos = np.arange(n)
     colors = ("#4C72B0", "#DD8452", "#55A868")
     for j, (m, col) in enumerate(zip(shown, colors)):
-        means = [r[f"{m}_mean"] for r in rows]
-        stds = [r[f"{m}_std"] for r in rows]
+        if f"{m}_pooled" in rows[0]:
+            means = [r[f"{m}_pooled"] for r in rows]
+            stds = [[v - r[f"{m}_ci_low"] for v, r in zip(means, rows)],
+                    [r[f"{m}_ci_high"] - v for v, r in zip(means, rows)]]
+        else:
+            means = [r[f"{m}_mean"] for r in rows]
+            stds = [r[f"{m}_std"] for r in rows]
         ax.barh(ypos + (j - 1) * h, means, height=h, xerr=stds, color=col, label=METRICS[m],
                 error_kw={"elinewidth": 1, "capsize": 2, "ecolor": "#333333"})
     ax.set_yticks(ypos, [r["model"] for r in rows])
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
-    ax.set_xlabel("score (mean ± std over folds)")
+    ax.set_xlabel("score (pooled out-of-fold, 95 % bootstrap interval)" if "accuracy_pooled" in rows[0]
+                  else "score (mean ± std over folds)")
     chance = 1 / max(1, len(doc["classes"]))
     ax.axvline(chance, color="#999999", linestyle="--", linewidth=1, label=f"chance ({chance:.2f})")
     ax.set_title(f"genrekit leaderboard — {split['spec']}, seed {split['seed']}, "
