@@ -299,8 +299,8 @@ def _labelled(source) -> _Data:
     labels_all = source.labels
     mask = np.array([v is not None for v in labels_all])
     if not mask.any():
-        raise StoreError(f"store {source.path} has no labelled tracks; extract a folder per genre "
-                         "(AUDIO_DIR/<genre>/<file>) or a manifest with a label column")
+        raise StoreError(f"{getattr(source, 'what', 'store ' + str(source.path))} has no labelled tracks; extract a "
+                         "folder per genre (AUDIO_DIR/<genre>/<file>) or a manifest with a label column")
     labels = labels_all[mask].astype(str)
     classes = sorted(set(labels))
     y = np.searchsorted(np.array(classes, dtype=object), labels).astype(np.int64)
@@ -317,7 +317,8 @@ def _summary_input(source, plan: _Plan, data: _Data, features):
         raise StoreError(f"store {source.path} has no summary columns for features {features}")
     bad = np.isinf(X) if source.missing_allowed else ~np.isfinite(X)  # tables: NaN = missing, imputed
     if bad.any():
-        raise StoreError(f"store {source.path}: the summary table holds {int(bad.sum())} non-finite values "
+        raise StoreError(f"{getattr(source, 'what', 'store ' + str(source.path))}: the summary table holds "
+                         f"{int(bad.sum())} non-finite values "
                          f"(e.g. column {columns[int(np.argwhere(bad)[0][1])]}); re-extract the store")
     return X, columns
 

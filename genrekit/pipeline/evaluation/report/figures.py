@@ -106,7 +106,10 @@ def _confusion_figure(plt, fig_dir: Path, name: str, m: dict, classes: list, spl
                 ax.text(j, i, f"{int(cm[i, j])}", ha="center", va="center", fontsize=7,
                         color="white" if norm[i, j] > 0.5 else "black")
     ba = m["balanced_accuracy"]
-    ax.set_title(f"{name}: balanced acc. {ba['mean']:.3f} ± {ba['std']:.3f}\n"
+    pooled = (m.get("pooled") or {}).get("balanced_accuracy")
+    score = (f"pooled balanced acc. {pooled['value']:.3f} [{pooled['ci_low']:.3f}, {pooled['ci_high']:.3f}]"
+             if pooled else f"balanced acc. {ba['mean']:.3f} ± {ba['std']:.3f}")
+    ax.set_title(f"{name}: {score}\n"
                  f"pooled over {split['n_folds']} fold{'s' if split['n_folds'] > 1 else ''} "
                  f"({split['spec']}); colour = row share", fontsize=9)
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)

@@ -29,9 +29,15 @@ def render_report(doc: dict) -> str:
 def _setup(doc: dict) -> list[str]:
     st, sp, cfg = doc["store"], doc["split"], doc["config"]
     L = ["# genrekit benchmark\n", f"- command: `{doc['command']}`"]
-    L.append(f"- store: `{st['path']}` — {st['n_labelled']} labelled tracks, {len(doc['classes'])} labels, "
-             f"feature config `{st['config_hash']}`, tracks hash `{st['tracks_hash']}`"
-             + (f", {st['n_summary_columns']} summary columns" if st["n_summary_columns"] else ""))
+    blocks = (doc.get("dataset") or {}).get("blocks") or []
+    if blocks and all(b["format"] != "store" for b in blocks):  # tables alone: no store, no feature config
+        L.append(f"- table{'s' if len(blocks) > 1 else ''}: `{st['path']}` — {st['n_labelled']} labelled tracks, "
+                 f"{len(doc['classes'])} labels, tracks hash `{st['tracks_hash']}`"
+                 + (f", {st['n_summary_columns']} feature columns" if st["n_summary_columns"] else ""))
+    else:
+        L.append(f"- {'data' if blocks else 'store'}: `{st['path']}` — {st['n_labelled']} labelled tracks, "
+                 f"{len(doc['classes'])} labels, feature config `{st['config_hash']}`, tracks hash "
+                 f"`{st['tracks_hash']}`" + (f", {st['n_summary_columns']} summary columns" if st["n_summary_columns"] else ""))
     L.append(f"- split: `{sp['spec']}`, seed {sp['seed']}, {sp['n_folds']} fold{'s' if sp['n_folds'] > 1 else ''}"
              f" ({'grouped by artist' if sp['grouped'] else 'not grouped by artist'}); "
              f"test tracks per fold: {', '.join(str(f['n_test']) for f in sp['folds'])}")
