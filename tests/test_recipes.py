@@ -101,7 +101,7 @@ def _fma_layout(root: Path):
 
     src = make_dataset(root / "fma_src", genres=GENRES, artists_per_genre=4, clips_per_artist=2, duration=3.0,
                        fmt="mp3")
-    with open(src / "manifest.csv", newline="") as f:
+    with open(src, newline="") as f:  # make_dataset returns the manifest
         clips = list(csv.DictReader(f))
     top = ["", "artist", "artist", "set", "set", "track"]
     sub = ["", "id", "name", "split", "subset", "genre_top"]
@@ -111,7 +111,7 @@ def _fma_layout(root: Path):
         name = f"{tid:06d}"
         dest = root / "fma_small" / name[:3] / f"{name}.mp3"
         dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(src / c["path"], dest)
+        shutil.copy(src.parent / c["path"], dest)
         take = int(c["path"].rsplit("_", 1)[1].split(".")[0])
         artist = int(c["artist"].rsplit("-", 1)[1])
         split = "test" if artist == 3 else ("validation" if artist == 2 and take == 1 else "training")
