@@ -177,6 +177,13 @@ def _fill_groups(groups, n: int) -> tuple[np.ndarray | None, int]:
     return fill_groups(groups), n_unknown
 
 
+def _verb(source: str, verb: str) -> str:
+    """``verb`` agreeing with ``source`` (``the tables a.csv + b.csv have``, ``the store has``)."""
+    if not source.startswith("the tables"):
+        return verb
+    return "have" if verb == "has" else verb[:-1]
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
@@ -263,7 +270,7 @@ def _holdout(y, g, fraction, seed, classes, why, notes):
 
 def _predefined(y, split_column, classes, warn, notes, source="the store"):
     if split_column is None:
-        raise ParameterError(f"{source} has no predefined split (no track has a split value); "
+        raise ParameterError(f"{source} {_verb(source, 'has')} no predefined split (no track has a split value); "
                              "use --split kfold:5 or group-kfold:5")
     s = np.array([split_name(v) for v in split_column], dtype=object)
     train, test, val = (np.flatnonzero(s == name) for name in ("train", "test", "validation"))
@@ -332,7 +339,7 @@ def make_split(labels, groups=None, split_column=None, spec: str | SplitSpec | N
         parsed = SplitSpec("group-kfold" if g is not None else "kfold", k=DEFAULT_FOLDS)
     classes, counts = np.unique(y, return_counts=True)
     if len(classes) < 2:
-        raise ParameterError(f"need at least 2 labels to benchmark, {source} has 1 ({classes[0]!r})")
+        raise ParameterError(f"need at least 2 labels to benchmark, {source} {_verb(source, 'has')} 1 ({classes[0]!r})")
     if g is not None and n_without and parsed.kind != "kfold":
         notes.append(f"{_plural(n_without, 'track')} without an artist: each counts as its own group")
 
@@ -349,7 +356,8 @@ def make_split(labels, groups=None, split_column=None, spec: str | SplitSpec | N
                 k = units
             else:
                 fix = f"use --split {kind}:{units}" if units >= 2 else "use --split holdout:0.2"
-                raise ParameterError(f"--split {kind}:{k} needs at least {k} {what}, {source} has {units}; {fix}")
+                raise ParameterError(f"--split {kind}:{k} needs at least {k} {what}, {source} "
+                                     f"{_verb(source, 'has')} {units}; {fix}")
         parsed = SplitSpec(kind, k=k)
 
     if kind == "kfold":
@@ -366,7 +374,7 @@ def make_split(labels, groups=None, split_column=None, spec: str | SplitSpec | N
         leaks = [f.index for f in folds if set(g[f.train]) & set(g[f.test])]
         if leaks and kind in ("kfold", "predefined"):
             shared = len(set.union(*[set(g[folds[i].train]) & set(g[folds[i].test]) for i in leaks]))
-            warn.insert(0, f"{source} knows artists but --split {parsed} is not grouped: "
+            warn.insert(0, f"{source} {_verb(source, 'knows')} artists but --split {parsed} is not grouped: "
                            f"{_plural(shared, 'artist')} have tracks on both sides of a fold, so results are "
                            f"likely inflated; use --split group-kfold:{parsed.k or DEFAULT_FOLDS} for a fair estimate")
         grouped = not leaks

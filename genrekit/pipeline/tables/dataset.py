@@ -99,8 +99,8 @@ class Dataset:
 
     @property
     def what(self) -> str:
-        """What messages call this data: ``the table a.csv``, ``the tables a.csv + b.csv``, or
-        ``store s + a.csv`` when a store is joined."""
+        """What messages call this data: ``the table a.csv``, ``the tables a.csv + b.csv`` (plural: messages
+        agree with it), or ``store s + a.csv`` when a store is joined."""
         tables = [b for b in self.blocks if b.format != "store"]
         if len(tables) == len(self.blocks):
             return f"the table{'s' if len(tables) > 1 else ''} {self.path}"

@@ -37,7 +37,8 @@ def _setup(doc: dict) -> list[str]:
     else:
         L.append(f"- {'data' if blocks else 'store'}: `{st['path']}` — {st['n_labelled']} labelled tracks, "
                  f"{len(doc['classes'])} labels, feature config `{st['config_hash']}`, tracks hash "
-                 f"`{st['tracks_hash']}`" + (f", {st['n_summary_columns']} summary columns" if st["n_summary_columns"] else ""))
+                 f"`{st['tracks_hash']}`"
+                 + (f", {st['n_summary_columns']} summary columns" if st["n_summary_columns"] else ""))
     L.append(f"- split: `{sp['spec']}`, seed {sp['seed']}, {sp['n_folds']} fold{'s' if sp['n_folds'] > 1 else ''}"
              f" ({'grouped by artist' if sp['grouped'] else 'not grouped by artist'}); "
              f"test tracks per fold: {', '.join(str(f['n_test']) for f in sp['folds'])}")
