@@ -25,6 +25,13 @@ ALBUM_COLUMN = "album"
 FILL_IN_PREFIX = "\x00track-"
 """How the group made up for a track without one starts (NUL: never a real name)."""
 
+METADATA_COLUMNS: frozenset[str] = frozenset({
+    "id", "track_id", "label", "genre", "group", "artist", "artist_id", "album", "album_id", "split", "set",
+    "path", "filename", "file", "frame", "time"})
+"""Column names (compared in lower case) that describe a track rather than measure it: ids, labels,
+groups, splits, paths, and the frame index and time of a frame-level table. A table's column of one of
+these names is never a feature, whatever its type (a numeric artist id would leak the group)."""
+
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
 """The split values a source may give (after :data:`SPLIT_ALIASES`)."""
 

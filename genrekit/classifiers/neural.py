@@ -208,6 +208,11 @@ class _FrameHead(_TorchHead):
         "preload": [StrOptions({"auto"}), "boolean"],
     }
 
+    def _segment_length(self) -> int:
+        """Frames per segment: ``segment_frames`` where a head has it and it is set, else ``segment_seconds``."""
+        frames = getattr(self, "segment_frames", None)
+        return int(frames) if frames else max(1, int(round(float(self.segment_seconds) * self.frame_rate_)))
+
     def _channels(self):
         c = int_list(self.channels, "channels")
         return c[0] if len(c) == 1 else tuple(c)
@@ -274,7 +279,7 @@ class _FrameHead(_TorchHead):
         self.mean_ = mean.astype(np.float32)
         self.scale_ = scale.astype(np.float32)
         self.frame_rate_ = float(self.frame_rate or default_frame_rate())
-        self.segment_frames_ = max(1, int(round(float(self.segment_seconds) * self.frame_rate_)))
+        self.segment_frames_ = self._segment_length()
         source = kept if kept is not None else X
         tr, va = carve_validation(y_idx, groups, float(self.validation_fraction), seed)
         L = self.segment_frames_
@@ -410,15 +415,20 @@ def _store(est, params: dict):
 class CNN1DClassifier(_FrameHead):
     __doc__ = ("1-D convolutions over time (frame dimensions as channels), masked mean+max pooling, dense.\n"
                + _FRAME_DOC.format(channels=32, n_blocks=3, segment_seconds=3.0, lr=3e-3, max_epochs=40,
-                                   patience=8))
+                                   patience=8)
+               + "    segment_frames : int or None, default=None\n        Segment length in frames, instead of "
+                 "``segment_seconds`` (``1024`` with ``max_segments=1``: every track\n        padded or cut to its "
+                 "central 1,024 frames; ``128`` on 128-band log-mel: 128×128 pieces).\n")
     _network = "cnn1d"
 
     def __init__(self, channels=32, n_blocks=3, segment_seconds=3.0, frame_rate=None, frame_features=None,
                  crops_per_track=4, max_segments=16, augment=True, time_mask=0.1, freq_mask=0.1, mixup=0.2,
                  dropout=0.3, lr=3e-3, weight_decay=1e-2, batch_size=32, max_epochs=40, patience=8,
                  validation_fraction=0.15, preload="auto", device="auto", amp=True, num_workers=0, n_threads=1,
-                 verbose=0, random_state=None):
+                 verbose=0, random_state=None, segment_frames=None):
         _store(self, locals())
+
+    _parameter_constraints: dict = {**_FrameHead._parameter_constraints, "segment_frames": [at_least(1), None]}
 
 
 class CNN2DClassifier(_FrameHead):

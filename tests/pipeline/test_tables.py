@@ -155,7 +155,8 @@ def test_csv_non_numeric_columns_reported_not_coerced(tmp_path):
     assert t.names == ["tempo", "energy"]  # 'key' mixes numbers and text: left out, not half-parsed
     assert set(t.left_out) == {"(unnamed column 1)", "filename", "key"}
     msg = str(caught[0].message)
-    assert "3 columns left out" in msg and "key (text (e.g. 'C'))" in msg and "unnamed" in msg
+    assert "2 columns left out" in msg and "key (text (e.g. 'C'))" in msg and "unnamed" in msg
+    assert t.left_out["filename"] == "metadata" and any("filename never used as features" in n for n in t.notes)
     np.testing.assert_array_equal(t.X[:, 1], np.array([0.5, np.nan, np.nan], np.float32))
     # no id column: rows numbered from 0, and the note points at a likely id column
     assert list(t.ids) == ["0", "1", "2"]

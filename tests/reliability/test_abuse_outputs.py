@@ -285,7 +285,7 @@ def test_benchmark_on_a_real_full_disk_prints_the_leaderboard_then_one_line(shar
     cap = capsys.readouterr()
     assert error_line(cap.err) == _disk_full_line(out)
     board = cap.out.splitlines()
-    assert board[0].split()[:3] == ["rank", "model", "accuracy"] and board[1].split()[:2] == ["1", "logreg"]
+    assert board[0].split()[:4] == ["rank", "model", "balanced", "acc."] and board[1].split()[:2] == ["1", "logreg"]
     assert os.listdir(disk) == ["filler"]  # no run folder, no temporary file, no half PNG or model
     (disk / "filler").unlink()  # free space: the same command now completes
     assert main(bench(store, out, "--save-models")) == 0

@@ -14,8 +14,11 @@ METRICS = {
     "precision_macro": "macro precision",
     "recall_macro": "macro recall",
 }
-#: The metric the leaderboard is ranked by (robust to label imbalance and to folds that miss labels).
+#: The metric the leaderboard is ranked by, pooled over every out-of-fold prediction (robust to label
+#: imbalance; pooled, it is not skewed by folds that miss labels, as its mean over folds is).
 RANK_METRIC = "balanced_accuracy"
+#: How the leaderboard says what it is ranked by.
+RANK_TEXT = "pooled balanced accuracy (every tested track once)"
 
 
 def fold_metrics(y_true, y_pred, n_classes) -> dict:
@@ -90,13 +93,26 @@ def learning_curve(histories: list[list[dict]]) -> dict:
     return out
 
 
+def _pooled(entry: dict, metric: str) -> float:
+    """A model's pooled score (see :mod:`~genrekit.pipeline.evaluation.uncertainty`); its fold mean without one."""
+    pooled = entry.get("pooled")
+    return pooled[metric]["value"] if pooled else entry[metric]["mean"]
+
+
 def rank(per_model: dict, names, inputs: dict, n_folds: int) -> list[dict]:
-    """Leaderboard rows of the models that ran, best first (by :data:`RANK_METRIC`, then accuracy)."""
+    """Leaderboard rows of the models that ran, best first (by pooled :data:`RANK_METRIC`, then
+    pooled accuracy, then name); each row has the pooled score and 95 % interval and the fold mean ± std."""
     ok = [n for n in names if not per_model[n]["error"]]
-    ranked = sorted(ok, key=lambda n: (-per_model[n][RANK_METRIC]["mean"], -per_model[n]["accuracy"]["mean"], n))
+    ranked = sorted(ok, key=lambda n: (-_pooled(per_model[n], RANK_METRIC), -_pooled(per_model[n], "accuracy"), n))
     rows = []
     for i, n in enumerate(ranked, 1):
         row = {"rank": i, "model": n, "input": inputs[n], "n_folds": n_folds}
+        pooled = per_model[n].get("pooled")
+        for k in METRICS:
+            if pooled:
+                row[f"{k}_pooled"] = pooled[k]["value"]
+                row[f"{k}_ci_low"] = pooled[k]["ci_low"]
+                row[f"{k}_ci_high"] = pooled[k]["ci_high"]
         for k in (*METRICS, "fit_seconds", "predict_seconds"):
             row[f"{k}_mean"] = per_model[n][k]["mean"]
             row[f"{k}_std"] = per_model[n][k]["std"]
@@ -105,16 +121,25 @@ def rank(per_model: dict, names, inputs: dict, n_folds: int) -> list[dict]:
 
 
 def leaderboard_table(rows: list[dict]) -> str:
-    """Fixed-width text table of leaderboard rows (as in :attr:`BenchmarkResult.leaderboard`)."""
+    """Fixed-width text table of leaderboard rows (as in :attr:`BenchmarkResult.leaderboard`): pooled
+    scores with their 95 % interval, then the fold mean ± std; a last line says what ranks them."""
     shown = ("accuracy", "balanced_accuracy", "f1_macro")
-    head = ["rank", "model"] + [METRICS[m] for m in shown] + ["fit s", "predict s"]
+    pooled = bool(rows) and f"{RANK_METRIC}_pooled" in rows[0]
+    head = (["rank", "model"] + ([f"{METRICS[RANK_METRIC]} pooled [95% CI]", "accuracy pooled", "macro-F1 pooled"]
+                                  if pooled else [])
+            + [f"{METRICS[m]} fold mean" for m in shown] + ["fit s", "predict s"])
     body = []
     for r in rows:
-        body.append([str(r["rank"]), r["model"]]
-                    + [f"{r[m + '_mean']:.3f} ± {r[m + '_std']:.3f}" for m in shown]
+        b = [str(r["rank"]), r["model"]]
+        if pooled:
+            b += [f"{r[RANK_METRIC + '_pooled']:.3f} [{r[RANK_METRIC + '_ci_low']:.3f}, "
+                  f"{r[RANK_METRIC + '_ci_high']:.3f}]", f"{r['accuracy_pooled']:.3f}", f"{r['f1_macro_pooled']:.3f}"]
+        body.append(b + [f"{r[m + '_mean']:.3f} ± {r[m + '_std']:.3f}" for m in shown]
                     + [f"{r['fit_seconds_mean']:.2f}", f"{r['predict_seconds_mean']:.3f}"])
     widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(head)]
     lines = ["  ".join(h.ljust(w) if i == 1 else h.rjust(w) for i, (h, w) in enumerate(zip(head, widths)))]
     for b in body:
         lines.append("  ".join(c.ljust(w) if i == 1 else c.rjust(w) for i, (c, w) in enumerate(zip(b, widths))))
+    lines.append(f"ranked by {RANK_TEXT if pooled else 'mean ' + METRICS[RANK_METRIC] + ' over folds'}"
+                 + ("; [95% CI]: bootstrap over tracks (by artist when artists are known)" if pooled else ""))
     return "\n".join(lines)

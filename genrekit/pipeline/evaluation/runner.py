@@ -7,7 +7,8 @@
 2. **split** — computed once (:mod:`genrekit.pipeline.evaluation.splits`) and handed to every model;
 3. **jobs** — one per model × fold (and one refit per model with ``save_models``);
 4. **run** — in parallel through joblib (:func:`~genrekit.pipeline.evaluation.jobs.run_job`);
-5. **aggregate** — mean ± std over folds, pooled confusion matrices, the ranked leaderboard;
+5. **aggregate** — mean ± std over folds, pooled scores with bootstrap intervals
+   (:mod:`~genrekit.pipeline.evaluation.uncertainty`), the leaderboard ranked by a pooled score;
 6. **write** — ``results.json``, ``leaderboard.csv``, ``predictions.csv``, ``report.md``,
    ``figures/*.png`` and, with ``save_models``, ``models/<model>.joblib`` in ``out``.
 
@@ -46,6 +47,7 @@ from genrekit.pipeline.evaluation.metrics import RANK_METRIC, leaderboard_table,
 from genrekit.pipeline.evaluation.report.tables import untrained_labels
 
 from genrekit.pipeline.evaluation.run_folder import DEFAULT_RUNS, RunFolder
+from genrekit.pipeline.evaluation.uncertainty import add_pooled, uncertainty_doc
 from genrekit.roles import any_group_known, fill_groups
 
 #: The largest seed numpy's and scikit-learn's random states accept.
@@ -65,7 +67,7 @@ class BenchmarkResult:
     results : dict
         Everything in ``results.json``.
     leaderboard : list of dict
-        One row per model that ran, best first (ranked by mean balanced accuracy).
+        One row per model that ran, best first (ranked by pooled balanced accuracy).
     split : Split
     artifacts : dict
         ``model -> path`` of saved artifacts (``save_models=True``).
@@ -204,11 +206,12 @@ def run_benchmark(
             f"on {n_jobs} worker{'s' if n_jobs > 1 else ''}")
         results = _run_jobs(jobs, n_jobs, progress)
         per_model = _aggregate(plan, results, frame_inputs, say)
+        boot = add_pooled(per_model, results, the_split, data.y, data.groups, seed)  # pooled scores, intervals
         leaderboard = rank(per_model, plan.names, {n: plan.specs[n].input for n in plan.names}, the_split.n_folds)
         if on_leaderboard is not None and leaderboard:
             on_leaderboard(leaderboard)  # before anything is written: shown even when the disk is full
         run = _Run(source, plan, data, the_split, seed, tune, features, columns, frame_inputs, folder.path,
-                   save_models, device, n_jobs)
+                   save_models, device, n_jobs, boot)
         artifacts, doc = _write_run(folder, run, results, per_model, leaderboard, t_start, say)
     finally:
         folder.release()
@@ -263,6 +266,7 @@ class _Run:
     save_models: bool
     device: str | None
     n_jobs: int
+    boot: dict | None = None
 
 
 def _check_run_args(seed, workers, device) -> int:
@@ -305,8 +309,8 @@ def _labelled(source) -> _Data:
     labels_all = source.labels
     mask = np.array([v is not None for v in labels_all])
     if not mask.any():
-        raise StoreError(f"store {source.path} has no labelled tracks; extract a folder per genre "
-                         "(AUDIO_DIR/<genre>/<file>) or a manifest with a label column")
+        raise StoreError(f"{getattr(source, 'what', 'store ' + str(source.path))} has no labelled tracks; extract a "
+                         "folder per genre (AUDIO_DIR/<genre>/<file>) or a manifest with a label column")
     labels = labels_all[mask].astype(str)
     classes = sorted(set(labels))
     y = np.searchsorted(np.array(classes, dtype=object), labels).astype(np.int64)
@@ -323,7 +327,8 @@ def _summary_input(source, plan: _Plan, data: _Data, features):
         raise StoreError(f"store {source.path} has no summary columns for features {features}")
     bad = np.isinf(X) if source.missing_allowed else ~np.isfinite(X)  # tables: NaN = missing, imputed
     if bad.any():
-        raise StoreError(f"store {source.path}: the summary table holds {int(bad.sum())} non-finite values "
+        raise StoreError(f"{getattr(source, 'what', 'store ' + str(source.path))}: the summary table holds "
+                         f"{int(bad.sum())} non-finite values "
                          f"(e.g. column {columns[int(np.argwhere(bad)[0][1])]}); re-extract the store")
     return X, columns
 
@@ -501,6 +506,7 @@ def _results_doc(run: _Run, per_model, leaderboard) -> dict:
         "seconds": None,
         "models": per_model,
         "leaderboard": leaderboard,
+        "uncertainty": uncertainty_doc(leaderboard, run.boot),  # bootstrap and paired comparisons
     }
 
 

@@ -140,7 +140,7 @@ class Split:
         how = {
             "kfold": "stratified by label",
             "group-kfold": "stratified by label, grouped by artist",
-            "predefined": "the store's train/test split column",
+            "predefined": "the predefined train/test split column",
             "holdout": "stratified by label" + (", grouped by artist" if self.grouped else ""),
         }[self.kind]
         if self.n_folds == 1:
@@ -175,6 +175,13 @@ def _fill_groups(groups, n: int) -> tuple[np.ndarray | None, int]:
     if n_unknown == len(groups):
         return None, n
     return fill_groups(groups), n_unknown
+
+
+def _verb(source: str, verb: str) -> str:
+    """``verb`` agreeing with ``source`` (``the tables a.csv + b.csv have``, ``the store has``)."""
+    if not source.startswith("the tables"):
+        return verb
+    return "have" if verb == "has" else verb[:-1]
 
 
 def _plural(n: int, word: str) -> str:
@@ -279,16 +286,16 @@ def _holdout(y, g, fraction, seed, classes, why, notes):
     return [Fold(0, train, test)]
 
 
-def _predefined(y, split_column, classes, warn, notes):
+def _predefined(y, split_column, classes, warn, notes, source="the store"):
     if split_column is None:
-        raise ParameterError("this store has no predefined split (no track has a split value); "
+        raise ParameterError(f"{source} {_verb(source, 'has')} no predefined split (no track has a split value); "
                              "use --split kfold:5 or group-kfold:5")
     s = np.array([split_name(v) for v in split_column], dtype=object)
     train, test, val = (np.flatnonzero(s == name) for name in ("train", "test", "validation"))
     if len(train) == 0 or len(test) == 0:
         have = sorted({v for v in s if v is not None})
         raise ParameterError(
-            "the store's split column needs 'train' and 'test' tracks for --split predefined "
+            f"the split column of {source} needs 'train' and 'test' tracks for --split predefined "
             f"(it has: {', '.join(have) or 'no split values'}); use --split kfold:5 or group-kfold:5")
     other = len(s) - len(train) - len(test) - len(val)
     if other:
@@ -299,7 +306,7 @@ def _predefined(y, split_column, classes, warn, notes):
 
 
 def make_split(labels, groups=None, split_column=None, spec: str | SplitSpec | None = None,
-               seed: int = 0) -> Split:
+               seed: int = 0, source: str = "the store") -> Split:
     """Compute the evaluation split once.
 
     Parameters
@@ -317,6 +324,8 @@ def make_split(labels, groups=None, split_column=None, spec: str | SplitSpec | N
         tracks than that.
     seed : int
         Seeds the shuffling; the same inputs and seed give the same folds.
+    source : str
+        What messages call the data (``the store``, ``the table``, ``the tables``).
 
     Returns
     -------
@@ -348,13 +357,13 @@ def make_split(labels, groups=None, split_column=None, spec: str | SplitSpec | N
         parsed = SplitSpec("group-kfold" if g is not None else "kfold", k=DEFAULT_FOLDS)
     classes, counts = np.unique(y, return_counts=True)
     if len(classes) < 2:
-        raise ParameterError(f"need at least 2 labels to benchmark, the store has 1 ({classes[0]!r})")
+        raise ParameterError(f"need at least 2 labels to benchmark, {source} {_verb(source, 'has')} 1 ({classes[0]!r})")
     if g is not None and n_without and parsed.kind != "kfold":
         notes.append(f"{_plural(n_without, 'track')} without an artist: each counts as its own group")
 
     kind, k = parsed.kind, parsed.k
     if kind == "group-kfold" and g is None:
-        raise ParameterError("--split group-kfold needs artists (a group column) in the store, and it has none; "
+        raise ParameterError(f"--split group-kfold needs artists (a group column) in {source}, and it has none; "
                              "use --split kfold:K, or re-extract with a manifest that has an artist column")
     if kind in ("kfold", "group-kfold"):
         units = len(set(g)) if kind == "group-kfold" else n
@@ -365,7 +374,8 @@ def make_split(labels, groups=None, split_column=None, spec: str | SplitSpec | N
                 k = units
             else:
                 fix = f"use --split {kind}:{units}" if units >= 2 else "use --split holdout:0.2"
-                raise ParameterError(f"--split {kind}:{k} needs at least {k} {what}, the store has {units}; {fix}")
+                raise ParameterError(f"--split {kind}:{k} needs at least {k} {what}, {source} "
+                                     f"{_verb(source, 'has')} {units}; {fix}")
         parsed = SplitSpec(kind, k=k)
 
     if kind == "kfold":
@@ -375,14 +385,14 @@ def make_split(labels, groups=None, split_column=None, spec: str | SplitSpec | N
     elif kind == "holdout":
         folds = _holdout(y, g, parsed.fraction, seed, classes, why, notes)
     else:
-        folds = _predefined(y, split_column, classes, warn, notes)
+        folds = _predefined(y, split_column, classes, warn, notes, source)
 
     grouped = kind == "group-kfold" or (kind == "holdout" and g is not None)
     if g is not None:
         leaks = [f.index for f in folds if set(g[f.train]) & set(g[f.test])]
         if leaks and kind in ("kfold", "predefined"):
             shared = len(set.union(*[set(g[folds[i].train]) & set(g[folds[i].test]) for i in leaks]))
-            warn.insert(0, f"the store knows artists but --split {parsed} is not grouped: "
+            warn.insert(0, f"{source} {_verb(source, 'knows')} artists but --split {parsed} is not grouped: "
                            f"{_plural(shared, 'artist')} have tracks on both sides of a fold, so results are "
                            f"likely inflated; use --split group-kfold:{parsed.k or DEFAULT_FOLDS} for a fair estimate")
         grouped = not leaks
@@ -401,4 +411,5 @@ def split_for_store(store, spec: str | SplitSpec | None = None, seed: int = 0, m
     if mask is not None:
         labels, groups, splits = labels[mask], groups[mask], splits[mask]
     known_split = splits if any(v for v in splits) else None
-    return make_split(labels, groups=groups, split_column=known_split, spec=spec, seed=seed)
+    return make_split(labels, groups=groups, split_column=known_split, spec=spec, seed=seed,
+                      source=getattr(store, "what", "the store"))

@@ -98,6 +98,15 @@ class Dataset:
         return " + ".join((f"store {b.name}" if b.format == "store" else b.name) for b in self.blocks)
 
     @property
+    def what(self) -> str:
+        """What messages call this data: ``the table a.csv``, ``the tables a.csv + b.csv`` (plural: messages
+        agree with it), or ``store s + a.csv`` when a store is joined."""
+        tables = [b for b in self.blocks if b.format != "store"]
+        if len(tables) == len(self.blocks):
+            return f"the table{'s' if len(tables) > 1 else ''} {self.path}"
+        return self.path
+
+    @property
     def config_hash(self) -> str:
         return self.store.config_hash if self.store is not None else "none"
 
@@ -295,7 +304,7 @@ def build_dataset(store=None, tables=(), *, features=None, label_column: str | N
     warns = [w for t in sources for w in t.warnings]
     order, rows = _inner_join(sources, names, notes)
     labels, _ = _coalesce(sources, [t.labels[r] for t, r in zip(sources, rows)], order, "label", strict=True)
-    groups, note_g = _coalesce(sources, [t.groups[r] for t, r in zip(sources, rows)], order, "group", strict=False)
+    groups, note_g = _coalesce(sources, [t.groups[r] for t, r in zip(sources, rows)], order, "group", strict=True)
     splits, note_s = _coalesce(sources, [t.splits[r] for t, r in zip(sources, rows)], order, "split", strict=False)
     notes += [n for n in (note_g, note_s) if n]
     blocks = [Block(name=n, source=t.source, format=t.format, names=list(t.names), X=t.X[r])
@@ -327,6 +336,12 @@ def _check_roles(sources: list[Table], roles: dict, *, has_store: bool):
         if "id" in t.missing_roles:
             raise ParameterError(f"{t.name} has no id column {t.missing_roles['id']!r} (--id-column); "
                                  f"its columns: {', '.join(t.all_columns[:25])}")
+    used = {t.columns.get("group") for t in table_sources} - {None}
+    if len(used) > 1:  # a fusion run groups its folds by one column: a second one would disagree unseen
+        raise ParameterError("the tables name their groups in different columns ("
+                             + ", ".join(f"{t.name}: {t.columns['group']!r}" for t in table_sources
+                                         if t.columns.get("group")) + "); every table of a run uses the same "
+                             "group column: name it with --group-column (a table without it takes the others')")
     for key in ("label", "group", "split"):
         given = roles[f"{key}_column"]
         if given and table_sources and all(key in t.missing_roles for t in table_sources):

@@ -248,7 +248,9 @@ def _parquet_meta(fs, level, names):
     return {b"genrekit": json.dumps({
         "genrekit_version": __version__, "level": level, "store": fs.path.name, "config_hash": fs.config_hash,
         "feature_config": json.loads(fs.config_json), "sr": cfg.sr, "hop_length": cfg.hop_length,
-        "offset": cfg.offset, "n_feature_columns": len(names)}).encode()}
+        "offset": cfg.offset, "n_feature_columns": len(names),
+        "metadata_columns": list(SUMMARY_META) if level == "summary" else [*FRAME_META, "frame", "time"],
+    }).encode()}
 
 
 class _ParquetSink:

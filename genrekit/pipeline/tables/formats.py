@@ -130,6 +130,16 @@ def read_csv(path: Path) -> tuple[list[RawColumn], list[str]]:
 
 
 # ---------------------------------------------------------------------------- Parquet
+def _exported_metadata(schema_meta) -> set:
+    """The columns a genrekit export lists as metadata in the file's ``genrekit`` key (none otherwise)."""
+    import json
+
+    try:
+        return set(json.loads((schema_meta or {}).get(b"genrekit", b"{}")).get("metadata_columns") or ())
+    except (ValueError, AttributeError, TypeError):
+        return set()
+
+
 def read_parquet(path: Path) -> tuple[list[RawColumn], list[str]]:
     """``(columns, notes)`` of a Parquet file: integer and floating columns are numeric."""
     pa, pq = require_pyarrow()
@@ -138,7 +148,11 @@ def read_parquet(path: Path) -> tuple[list[RawColumn], list[str]]:
     except (OSError, pa.ArrowException) as e:
         raise ParameterError(f"cannot read {path} as Parquet: {e}") from None
     cols = []
+    meta = _exported_metadata(table.schema.metadata)
     for name, col in zip(table.column_names, table.columns):
+        if name in meta:  # genrekit's own export marks its id/label/group/split/path columns
+            cols.append(RawColumn(name, "metadata", [None if v is None else str(v) for v in col.to_pylist()]))
+            continue
         t = col.type
         if pa.types.is_dictionary(t):
             col = col.cast(t.value_type)

@@ -17,7 +17,11 @@ Which columns mean what: the label column is ``label`` (or ``--label-column``; f
 a ``label`` attribute, the last nominal attribute — Weka's class), the group column ``group``, else
 ``artist``, the id column ``id`` (without one, rows are numbered from 0 and the note says so), the
 split column ``split``; a ``path`` column is kept as metadata. Names match exactly, else
-case-insensitively. Every other numeric column is a feature. Columns that are not numeric — text,
+case-insensitively. Role and metadata columns are never features, whatever their type: those with a
+role, those named as in :data:`~genrekit.roles.METADATA_COLUMNS` (``id``, ``label``, ``genre``,
+``group``, ``artist``, ``album``, ``split``, ``path``, ``filename``, ``frame``, ``time``, …, in any
+case) and those a genrekit Parquet export lists as metadata (a note names them). Every other numeric
+column is a feature. Columns that are not numeric — text,
 nominal, dates, booleans, unnamed columns (a saved pandas index) or columns without a single value —
 are left out and reported (:attr:`Table.warnings`, and a :class:`TableWarning`), never coerced.
 Infinite values are an error; missing values stay ``NaN`` (the benchmark imputes them inside each
@@ -41,7 +45,7 @@ from genrekit.errors import ParameterError
 from genrekit.pipeline.tables.columns import MISSING_TOKENS, RawColumn, as_text, to_float
 from genrekit.pipeline.tables.formats import (PARQUET_HINT, TABLE_FORMATS, RawTable, read_columns,
                                               require_pyarrow)
-from genrekit.roles import GROUP_COLUMNS
+from genrekit.roles import GROUP_COLUMNS, METADATA_COLUMNS
 
 __all__ = ["MISSING_TOKENS", "PARQUET_HINT", "TABLE_FORMATS", "Table", "TableWarning", "read_table",
            "require_pyarrow"]
@@ -231,8 +235,13 @@ def _feature_columns(raw: RawTable, used: list) -> tuple[np.ndarray, list, dict,
     """``(X, names, left_out, warnings)``: every numeric column no role took; the others left out, reported."""
     name = raw.path.name
     X_cols, names, left_out, warn = [], [], {}, []
+    meta = []
     for j, c in enumerate(raw.columns):
         if c in used:
+            continue
+        if c.kind == "metadata" or c.name.strip().lower() in METADATA_COLUMNS:  # roles are never features
+            left_out[c.name] = "metadata"
+            meta.append(c.name)
             continue
         if not c.name:
             left_out[f"(unnamed column {j + 1})"] = "unnamed (a saved row index?)"
@@ -256,10 +265,14 @@ def _feature_columns(raw: RawTable, used: list) -> tuple[np.ndarray, list, dict,
             continue
         X_cols.append(arr.astype(np.float32))
         names.append(c.name)
-    if left_out:
-        shown = ", ".join(f"{k} ({v})" for k, v in list(left_out.items())[:12])
-        more = f", … ({len(left_out)} in all)" if len(left_out) > 12 else ""
-        warn.append(f"{name}: {len(left_out)} column{'s' if len(left_out) > 1 else ''} left out, "
+    if meta:
+        raw.notes.append(f"{name}: metadata column{'s' if len(meta) > 1 else ''} {', '.join(meta)} "
+                         "never used as features")
+    other = {k: v for k, v in left_out.items() if v != "metadata"}
+    if other:
+        shown = ", ".join(f"{k} ({v})" for k, v in list(other.items())[:12])
+        more = f", … ({len(other)} in all)" if len(other) > 12 else ""
+        warn.append(f"{name}: {len(other)} column{'s' if len(other) > 1 else ''} left out, "
                     f"not numeric: {shown}{more}")
     if not X_cols:
         raise ParameterError(f"{name} has no numeric feature column; its columns: {_show_columns(raw.columns)}")

@@ -57,7 +57,8 @@ def _tuned(doc: dict) -> str:
 
 
 def _leaderboard_figure(plt, fig_dir: Path, doc: dict) -> Path:
-    """``leaderboard.png``: accuracy, balanced accuracy and macro-F1 per model (mean ± std over folds)."""
+    """``leaderboard.png``: accuracy, balanced accuracy and macro-F1 per model (pooled, 95 % interval;
+    without pooled scores: mean ± std over folds)."""
     rows, split = doc["leaderboard"], doc["split"]
     shown = ("accuracy", "balanced_accuracy", "f1_macro")
     n = len(rows)
@@ -66,15 +67,21 @@ def _leaderboard_figure(plt, fig_dir: Path, doc: dict) -> Path:
     ypos = np.arange(n)
     colors = ("#4C72B0", "#DD8452", "#55A868")
     for j, (m, col) in enumerate(zip(shown, colors)):
-        means = [r[f"{m}_mean"] for r in rows]
-        stds = [r[f"{m}_std"] for r in rows]
-        err = _bounded_errors(means, stds)
+        if f"{m}_pooled" in rows[0]:
+            means = [r[f"{m}_pooled"] for r in rows]
+            err = np.array([[v - r[f"{m}_ci_low"] for v, r in zip(means, rows)],
+                            [r[f"{m}_ci_high"] - v for v, r in zip(means, rows)]]).clip(min=0)
+        else:
+            means = [r[f"{m}_mean"] for r in rows]
+            stds = [r[f"{m}_std"] for r in rows]
+            err = _bounded_errors(means, stds)
         ax.barh(ypos + (j - 1) * h, means, height=h, xerr=err, color=col, label=METRICS[m],
                 error_kw={"elinewidth": 1, "capsize": 2, "ecolor": "#333333"})
     ax.set_yticks(ypos, [r["model"] for r in rows])
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
-    ax.set_xlabel("score (mean ± std over folds)")
+    ax.set_xlabel("score (pooled out-of-fold, 95 % bootstrap interval)" if "accuracy_pooled" in rows[0]
+                  else "score (mean ± std over folds)")
     chance = 1 / max(1, len(doc["classes"]))
     ax.axvline(chance, color="#999999", linestyle="--", linewidth=1, label=f"chance ({chance:.2f})")
     ax.set_title(f"genrekit leaderboard — {split['spec']}, seed {split['seed']}, "
@@ -114,7 +121,10 @@ def _confusion_figure(plt, fig_dir: Path, name: str, m: dict, classes: list, spl
                 ax.text(j, i, f"{int(cm[i, j])}", ha="center", va="center", fontsize=7,
                         color="white" if norm[i, j] > 0.5 else "black")
     ba = m["balanced_accuracy"]
-    ax.set_title(f"{name}: balanced acc. {ba['mean']:.3f} ± {ba['std']:.3f}\n"
+    pooled = (m.get("pooled") or {}).get("balanced_accuracy")
+    score = (f"pooled balanced acc. {pooled['value']:.3f} [{pooled['ci_low']:.3f}, {pooled['ci_high']:.3f}]"
+             if pooled else f"balanced acc. {ba['mean']:.3f} ± {ba['std']:.3f}")
+    ax.set_title(f"{name}: {score}\n"
                  f"pooled over {split['n_folds']} fold{'s' if split['n_folds'] > 1 else ''} "
                  f"({split['spec']}{tuned}); colour = row share", fontsize=9)
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)

@@ -40,8 +40,11 @@ def untrained_labels(the_split, y, classes) -> list[list[str]]:
 
 
 def write_leaderboard_csv(path, leaderboard, per_model, names):
-    """The leaderboard's rows (means and stds of every metric), then one ``failed: …`` row per failed model."""
+    """The leaderboard's rows (pooled score and 95 % interval, fold mean and std of every metric), then one
+    ``failed: …`` row per failed model."""
     cols = ["rank", "model", "input", "n_folds"]
+    for k in METRICS:
+        cols += [f"{k}_pooled", f"{k}_ci_low", f"{k}_ci_high"]
     for k in (*METRICS, "fit_seconds", "predict_seconds"):
         cols += [f"{k}_mean", f"{k}_std"]
     cols.append("status")
@@ -49,7 +52,8 @@ def write_leaderboard_csv(path, leaderboard, per_model, names):
         w = csv.DictWriter(f, fieldnames=cols)
         w.writeheader()
         for row in leaderboard:
-            w.writerow({**{k: (f"{v:.6f}" if isinstance(v, float) else v) for k, v in row.items()}, "status": "ok"})
+            w.writerow({**{k: (f"{v:.6f}" if isinstance(v, float) else v) for k, v in row.items() if k in cols},
+                        "status": "ok"})
         for n in names:
             if per_model[n]["error"]:
                 w.writerow({"model": n, "input": per_model[n]["input"], "status": f"failed: {per_model[n]['error']}"})

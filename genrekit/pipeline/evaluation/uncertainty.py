@@ -1,0 +1,209 @@
+"""How sure a benchmark is: pooled out-of-fold scores, bootstrap intervals, paired comparisons.
+
+- **Pooled** scores are computed once over every test prediction of every fold: each tested track
+  counts once (a segment model's track prediction is the vote of its segments). Unlike the mean
+  over folds, a pooled balanced accuracy does not average folds in which most labels have no test
+  track. The leaderboard ranks by the pooled :data:`~genrekit.pipeline.evaluation.metrics.RANK_METRIC`.
+- **95 % intervals** come from a seeded bootstrap over the tested tracks: :data:`RESAMPLES` times,
+  draw as many *units* as there are, with replacement, and score the tracks drawn. A unit is an
+  artist when artists are known (a cluster bootstrap: an artist's tracks are not independent
+  draws) and a track otherwise; tracks without an artist are units of their own. The interval is
+  the 2.5th and 97.5th percentile of the resampled scores.
+- **Paired comparisons** of the best model against each other model on the same tracks:
+  McNemar's exact test on the tracks one model gets right and the other wrong (a two-sided binomial
+  test, p = 0.5, of ``b`` out of ``b + c`` discordant tracks), and a paired bootstrap of the
+  difference in the ranking metric over the same resamples (two-sided p =
+  ``2 · (min(#diff ≤ 0, #diff ≥ 0) + 1) / (RESAMPLES + 1)``, capped at 1). The verdict follows the
+  paired bootstrap (it tests the metric the leaderboard ranks by, and respects artists); a p-value
+  of :data:`ALPHA` or more reads "not distinguishable".
+
+Scores from a confusion matrix match scikit-learn's: balanced accuracy averages the recall of the
+labels that have true tracks; macro precision, recall and F1 average over the labels that occur
+as truth or prediction, with 0 for an undefined ratio (``zero_division=0``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from genrekit.pipeline.evaluation.metrics import METRICS, RANK_METRIC
+from genrekit.roles import any_group_known, fill_groups
+
+#: Bootstrap resamples for intervals and paired comparisons.
+RESAMPLES = 1000
+#: Coverage of the intervals.
+CONFIDENCE = 0.95
+#: Significance level of the paired comparisons.
+ALPHA = 0.05
+
+
+# ============================================================================ scores
+def scores_from_confusion(cm) -> dict:
+    """Every metric of :data:`METRICS` from confusion matrices ``cm [shape=(..., k, k)]`` (rows: truth).
+
+    Returns ``{metric: array [shape=(...)]}`` (0-d arrays for one matrix).
+    """
+    cm = np.asarray(cm, dtype=float)
+    tp = np.diagonal(cm, axis1=-2, axis2=-1)
+    true, pred = cm.sum(-1), cm.sum(-2)
+    total = true.sum(-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        recall = np.where(true > 0, tp / true, 0.0)
+        precision = np.where(pred > 0, tp / pred, 0.0)
+        f1 = np.where(true + pred > 0, 2 * tp / (true + pred), 0.0)
+        present = (true > 0) | (pred > 0)
+        n_true, n_present = (true > 0).sum(-1), present.sum(-1)
+        return {
+            "accuracy": np.where(total > 0, tp.sum(-1) / total, 0.0),
+            "balanced_accuracy": np.where(n_true > 0, recall.sum(-1) / n_true, 0.0),
+            "f1_macro": np.where(n_present > 0, (f1 * present).sum(-1) / n_present, 0.0),
+            "precision_macro": np.where(n_present > 0, (precision * present).sum(-1) / n_present, 0.0),
+            "recall_macro": np.where(n_present > 0, (recall * present).sum(-1) / n_present, 0.0),
+        }
+
+
+def _confusions(y, pred, k: int, weights=None) -> np.ndarray:
+    """Confusion matrices of ``(y, pred)``: one ``(k, k)``, or one per row of ``weights (B, n)``."""
+    code = np.asarray(y, dtype=np.int64) * k + np.asarray(pred, dtype=np.int64)
+    if weights is None:
+        return np.bincount(code, minlength=k * k).reshape(k, k).astype(float)
+    from scipy.sparse import csr_matrix
+
+    onehot = csr_matrix((np.ones(len(code)), (np.arange(len(code)), code)), shape=(len(code), k * k))
+    return np.asarray((onehot.T @ np.asarray(weights, dtype=float).T).T).reshape(len(weights), k, k)
+
+
+def pooled_scores(y, pred, k: int) -> dict:
+    """Every metric of :data:`METRICS` over all tracks at once (floats)."""
+    return {m: float(v) for m, v in scores_from_confusion(_confusions(y, pred, k)).items()}
+
+
+# ============================================================================ resampling
+def bootstrap_weights(units, seed: int, resamples: int = RESAMPLES) -> np.ndarray:
+    """How often each track is drawn in each resample: ``int [shape=(resamples, n_tracks)]``.
+
+    ``units`` (one per track) are resampled with replacement, as many as there are distinct ones;
+    a track counts as often as its unit was drawn (a cluster bootstrap when units are artists).
+    """
+    _, unit_of = np.unique(np.asarray(units, dtype=str), return_inverse=True)
+    n_units = int(unit_of.max()) + 1 if len(unit_of) else 0
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, n_units, size=(resamples, n_units))
+    counts = np.zeros((resamples, n_units), dtype=np.int64)
+    np.add.at(counts, (np.repeat(np.arange(resamples), n_units), draws.ravel()), 1)
+    return counts[:, unit_of]
+
+
+def interval(values) -> tuple[float, float]:
+    """The central :data:`CONFIDENCE` percentile interval of resampled ``values``."""
+    tail = (1 - CONFIDENCE) / 2 * 100
+    lo, hi = np.percentile(np.asarray(values, dtype=float), [tail, 100 - tail])
+    return float(lo), float(hi)
+
+
+def bootstrap_intervals(y, pred, k: int, weights) -> dict:
+    """``{metric: (low, high)}``: percentile intervals of every metric over the resamples ``weights``."""
+    boot = scores_from_confusion(_confusions(y, pred, k, weights))
+    return {m: interval(v) for m, v in boot.items()}
+
+
+# ============================================================================ paired tests
+def mcnemar_exact(correct_a, correct_b) -> dict:
+    """McNemar's exact test: ``b`` tracks only A gets right, ``c`` only B; two-sided binomial p."""
+    from scipy.stats import binomtest
+
+    a, bb = np.asarray(correct_a, bool), np.asarray(correct_b, bool)
+    b, c = int((a & ~bb).sum()), int((~a & bb).sum())
+    p = 1.0 if b + c == 0 else float(binomtest(b, b + c, 0.5).pvalue)
+    return {"test": "McNemar exact (two-sided binomial on discordant tracks)", "only_first_right": b,
+            "only_second_right": c, "p_value": min(1.0, p)}
+
+
+def paired_bootstrap(y, pred_a, pred_b, k: int, weights, metric: str = RANK_METRIC) -> dict:
+    """Difference A − B in ``metric`` over the same resamples; its interval and two-sided p."""
+    diff = float(pooled_scores(y, pred_a, k)[metric] - pooled_scores(y, pred_b, k)[metric])
+    d = (scores_from_confusion(_confusions(y, pred_a, k, weights))[metric]
+         - scores_from_confusion(_confusions(y, pred_b, k, weights))[metric])
+    n = len(d)
+    p = min(1.0, 2 * (min(int((d <= 0).sum()), int((d >= 0).sum())) + 1) / (n + 1))
+    lo, hi = interval(d)
+    return {"test": f"paired bootstrap of the {METRICS[metric]} difference ({n} resamples)", "metric": metric,
+            "difference": diff, "ci_low": lo, "ci_high": hi, "p_value": p}
+
+
+# ============================================================================ a run
+def bootstrap_units(groups, tested) -> tuple[np.ndarray, str]:
+    """The resampling unit of each tested track (artist when any is known) and its name."""
+    if groups is not None and any_group_known(groups):
+        return fill_groups(groups)[tested], "artist"
+    return np.array([str(i) for i in tested], dtype=object), "track"
+
+
+def pooled_predictions(fold_results: list[dict], folds, n: int) -> np.ndarray:
+    """Each track's out-of-fold prediction (−1 where no fold tests it); a track tested twice is an error."""
+    pred = np.full(n, -1, dtype=np.int64)
+    for r in fold_results:
+        test = folds[r["fold"]].test
+        if (pred[test] >= 0).any():
+            raise ValueError(f"fold {r['fold'] + 1} tests a track another fold already tested")
+        pred[test] = r["predictions"]
+    return pred
+
+
+def add_pooled(per_model: dict, results: list[dict], the_split, y, groups, seed: int) -> dict:
+    """Put ``pooled`` (score and interval of every metric) into each model's entry; return the resampling.
+
+    Returns ``{"tested", "weights", "unit", "predictions": {model: pred of the tested tracks}}``, what
+    :func:`compare` needs.
+    """
+    y = np.asarray(y)
+    k = int(y.max()) + 1 if len(y) else 0
+    tested = np.unique(np.concatenate([f.test for f in the_split.folds]))
+    units, unit = bootstrap_units(groups, tested)
+    weights = bootstrap_weights(units, seed)
+    preds = {}
+    for n, entry in per_model.items():
+        if entry["error"]:
+            continue
+        fr = [r for r in results if r["kind"] == "fold" and r["model"] == n]
+        pred = pooled_predictions(fr, the_split.folds, len(y))[tested]
+        preds[n] = pred
+        point = pooled_scores(y[tested], pred, k)
+        ci = bootstrap_intervals(y[tested], pred, k, weights)
+        entry["pooled"] = {m: {"value": point[m], "ci_low": ci[m][0], "ci_high": ci[m][1]} for m in METRICS}
+        entry["pooled"]["n_tracks"] = int(len(tested))
+    return {"tested": tested, "weights": weights, "unit": unit, "predictions": preds, "k": k, "y": y[tested],
+            "seed": seed}
+
+
+def describe_bootstrap(boot: dict) -> dict:
+    """What ``results.json`` says about the resampling."""
+    return {"resamples": int(len(boot["weights"])), "confidence": CONFIDENCE, "unit": boot["unit"],
+            "seed": boot["seed"], "n_tracks": int(len(boot["tested"])), "alpha": ALPHA}
+
+
+def uncertainty_doc(leaderboard: list[dict], boot: dict | None) -> dict | None:
+    """``results.json``'s ``uncertainty``: how the leaderboard is ranked, the resampling, the comparisons."""
+    if boot is None:
+        return None
+    return {"rank_by": f"pooled {RANK_METRIC}", "bootstrap": describe_bootstrap(boot),
+            "comparisons": compare(leaderboard, boot)}
+
+
+def compare(leaderboard: list[dict], boot: dict) -> list[dict]:
+    """The best model against each other model of the leaderboard, on the same tracks."""
+    if len(leaderboard) < 2:
+        return []
+    best = leaderboard[0]["model"]
+    y, k, w, preds = boot["y"], boot["k"], boot["weights"], boot["predictions"]
+    out = []
+    for row in leaderboard[1:]:
+        other = row["model"]
+        paired = paired_bootstrap(y, preds[best], preds[other], k, w)
+        mc = mcnemar_exact(preds[best] == y, preds[other] == y)
+        better = paired["p_value"] < ALPHA
+        verdict = (f"{best} better (p = {paired['p_value']:.3g})" if better
+                   else f"not distinguishable (p = {paired['p_value']:.3g})")
+        out.append({"best": best, "other": other, "paired_bootstrap": paired, "mcnemar": mc,
+                    "distinguishable": bool(better), "verdict": verdict})
+    return out
