@@ -148,16 +148,14 @@ class TorchMLPClassifier(_TorchHead):
         sd = X.std(axis=0, dtype=np.float64)
         self.scale_ = np.where(sd > 1e-8, sd, 1.0).astype(np.float32)
         Z = (X - self.mean_) / self.scale_
-        tr, va = carve_validation(y_idx, groups, float(self.validation_fraction), seed)
-        if len(tr) < 2:
-            raise ValueError(f"{type(self).__name__} needs at least 2 training rows (batch normalisation), "
-                             f"got {len(tr)} sample")
+        tr, va = self._carve(y_idx, groups, seed)
         train_ds = RowDataset(Z[tr], y_idx[tr], noise=float(self.noise) if self.augment else 0.0, seed=seed)
         valid_ds = RowTracks(Z[va]) if len(va) else None
         kwargs = {"in_dims": X.shape[1], "n_classes": len(self.classes_),
                   "hidden": tuple(int_list(self.hidden, "hidden")), "dropout": float(self.dropout)}
         self.n_train_tracks_, self.n_valid_tracks_ = len(tr), len(va)
-        return self._fit_network(kwargs, train_ds, valid_ds, y_idx[va], device=device, seed=seed, drop_single=True)
+        return self._fit_network(kwargs, train_ds, valid_ds, y_idx[va], device=device, seed=seed, drop_single=True,
+                                 fit_tracks=(RowTracks(Z[tr]), y_idx[tr]))
 
     def _predict_dataset(self, X):
         from genrekit.classifiers.torch_heads import RowTracks
@@ -276,7 +274,7 @@ class _FrameHead(_TorchHead):
         self.frame_rate_ = float(self.frame_rate or default_frame_rate())
         self.segment_frames_ = max(1, int(round(float(self.segment_seconds) * self.frame_rate_)))
         source = kept if kept is not None else X
-        tr, va = carve_validation(y_idx, groups, float(self.validation_fraction), seed)
+        tr, va = self._carve(y_idx, groups, seed)
         L = self.segment_frames_
         if self.augment:
             items = np.array([(t, -1) for t in tr for _ in range(int(self.crops_per_track))], dtype=np.int64)
@@ -293,8 +291,11 @@ class _FrameHead(_TorchHead):
             valid_ds = TrackWindows(_Subset(source, va), self.mean_, self.scale_, L, int(self.max_segments),
                                     pad=self._fixed_length)
         self.n_train_tracks_, self.n_valid_tracks_ = len(tr), len(va)
+        fit_tracks = (TrackWindows(_Subset(source, tr), self.mean_, self.scale_, L, int(self.max_segments),
+                                   pad=self._fixed_length), y_idx[tr])
         return self._fit_network(self._network_kwargs(n_dims, len(self.classes_)), train_ds, valid_ds, y_idx[va],
-                                 device=device, seed=seed, pad_to=L if self._fixed_length else 0)
+                                 device=device, seed=seed, pad_to=L if self._fixed_length else 0,
+                                 fit_tracks=fit_tracks)
 
     def _predict_dataset(self, X):
         from genrekit.classifiers.torch_heads import TrackWindows
