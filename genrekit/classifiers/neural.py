@@ -26,15 +26,24 @@ out of every pooling); a long one gives up to ``max_segments`` evenly spaced seg
 prediction is the mean of its segments' log-probabilities. Standardisation statistics (mean and
 standard deviation of every frame dimension) are computed in :meth:`fit` over the tracks it is
 given, i.e. the training fold only. Segments of one track never straddle train / validation /
-test: the validation tracks for early stopping are carved from the training tracks by track,
-grouped by artist when ``fit`` is given ``groups``.
+test: the validation tracks for early stopping are carved from the training tracks by track
+(:func:`~genrekit.classifiers.torch_base.carve_validation`): every label keeps training tracks and
+every label of two or more tracks gets validation tracks; whole artists go to validation where
+``fit`` is given ``groups`` and a label has artists to spare, a label with too few artists is
+carved by track (a warning says how many labels were).
 
 Training
 --------
 AdamW with a warm-up + cosine learning-rate schedule, early stopping on validation loss with
 ``patience`` (the best epoch's weights are restored), optional SpecAugment time/frequency masks
-and mixup, seeded (``random_state``) so two CPU fits give identical predictions. ``device``
-``"auto"`` picks CUDA, then Apple MPS, then the CPU; mixed precision (``amp``) applies on CUDA
+and mixup. Small data: when the validation part would hold fewer than
+:data:`~genrekit.classifiers.torch_base.MIN_VALID_TRACKS` tracks (or more than twice
+``validation_fraction`` of them, to keep every label), it cannot steer early stopping: the head
+then trains on every training track for ``max_epochs`` epochs (the cosine schedule runs to its
+end) and keeps the last weights, with a warning. After fitting, a head whose accuracy on its
+validation tracks (without validation: its training tracks) is no better than always answering
+the most common label says so in a warning (``check_accuracy_`` holds the figures). Fitting is
+seeded (``random_state``) so two CPU fits give identical predictions. ``device`` ``"auto"`` picks CUDA, then Apple MPS, then the CPU; mixed precision (``amp``) applies on CUDA
 only. Per-epoch train/validation loss and accuracy are kept in ``history_``.
 
 What every head shares as an estimator (parameters, seeding, threads, the validation carve) is in
@@ -397,6 +406,9 @@ _FRAME_DOC = """
         Per epoch: ``epoch, train_loss, train_accuracy, valid_loss, valid_accuracy, lr, seconds``.
     best_epoch_, n_epochs_ : int
     n_train_tracks_, n_valid_tracks_ : int
+    check_accuracy_ : dict
+        ``tracks`` ("validation" or "training"), ``accuracy`` and ``chance`` (the most common
+        label's share) of the chance check after fitting (absent with a single label).
     device_ : str
 """
 

@@ -146,7 +146,8 @@ def run_benchmark(
     workers : int, optional
         Parallel jobs over models × folds (default: all cores; 1 runs in this process).
     features : list of str, optional
-        Restrict summary models to the summary columns of these features.
+        Restrict summary models to the summary columns of these features; frame models read the
+        frame-level ones among them (:mod:`~genrekit.pipeline.evaluation.frame_choice`).
     progress : bool
         Show a tqdm bar on stderr.
     log : callable, optional
