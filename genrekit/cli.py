@@ -355,7 +355,8 @@ def add_benchmark(sub):
     p.add_argument("--tune", action="store_true",
                    help="grid-search each model's small grid inside every training fold (nested; never sees the test fold)")
     p.add_argument("--features", default=None, metavar="LIST",
-                   help="restrict summary models to the columns of these features (default: all in the store)")
+                   help="restrict summary models to the columns of these features; frame models read the "
+                        "frame-level ones among them (default: all in the store; frame models: their own)")
     p.add_argument("--ablation", action="store_true", help="also run summary models on each of --features alone")
     p.add_argument("--out", default=None, metavar="DIR",
                    help="run folder for results, report and figures: a new or empty folder, checked before "

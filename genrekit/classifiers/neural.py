@@ -26,15 +26,24 @@ out of every pooling); a long one gives up to ``max_segments`` evenly spaced seg
 prediction is the mean of its segments' log-probabilities. Standardisation statistics (mean and
 standard deviation of every frame dimension) are computed in :meth:`fit` over the tracks it is
 given, i.e. the training fold only. Segments of one track never straddle train / validation /
-test: the validation tracks for early stopping are carved from the training tracks by track,
-grouped by artist when ``fit`` is given ``groups``.
+test: the validation tracks for early stopping are carved from the training tracks by track
+(:func:`~genrekit.classifiers.torch_base.carve_validation`): every label keeps training tracks and
+every label of two or more tracks gets validation tracks; whole artists go to validation where
+``fit`` is given ``groups`` and a label has artists to spare, a label with too few artists is
+carved by track (a warning says how many labels were).
 
 Training
 --------
 AdamW with a warm-up + cosine learning-rate schedule, early stopping on validation loss with
 ``patience`` (the best epoch's weights are restored), optional SpecAugment time/frequency masks
-and mixup, seeded (``random_state``) so two CPU fits give identical predictions. ``device``
-``"auto"`` picks CUDA, then Apple MPS, then the CPU; mixed precision (``amp``) applies on CUDA
+and mixup. Small data: when the validation part would hold fewer than
+:data:`~genrekit.classifiers.torch_base.MIN_VALID_TRACKS` tracks (or more than twice
+``validation_fraction`` of them, to keep every label), it cannot steer early stopping: the head
+then trains on every training track for ``max_epochs`` epochs (the cosine schedule runs to its
+end) and keeps the last weights, with a warning. After fitting, a head whose accuracy on its
+validation tracks (without validation: its training tracks) is no better than always answering
+the most common label says so in a warning (``check_accuracy_`` holds the figures). Fitting is
+seeded (``random_state``) so two CPU fits give identical predictions. ``device`` ``"auto"`` picks CUDA, then Apple MPS, then the CPU; mixed precision (``amp``) applies on CUDA
 only. Per-epoch train/validation loss and accuracy are kept in ``history_``.
 
 What every head shares as an estimator (parameters, seeding, threads, the validation carve) is in
@@ -148,16 +157,14 @@ class TorchMLPClassifier(_TorchHead):
         sd = X.std(axis=0, dtype=np.float64)
         self.scale_ = np.where(sd > 1e-8, sd, 1.0).astype(np.float32)
         Z = (X - self.mean_) / self.scale_
-        tr, va = carve_validation(y_idx, groups, float(self.validation_fraction), seed)
-        if len(tr) < 2:
-            raise ValueError(f"{type(self).__name__} needs at least 2 training rows (batch normalisation), "
-                             f"got {len(tr)} sample")
+        tr, va = self._carve(y_idx, groups, seed)
         train_ds = RowDataset(Z[tr], y_idx[tr], noise=float(self.noise) if self.augment else 0.0, seed=seed)
         valid_ds = RowTracks(Z[va]) if len(va) else None
         kwargs = {"in_dims": X.shape[1], "n_classes": len(self.classes_),
                   "hidden": tuple(int_list(self.hidden, "hidden")), "dropout": float(self.dropout)}
         self.n_train_tracks_, self.n_valid_tracks_ = len(tr), len(va)
-        return self._fit_network(kwargs, train_ds, valid_ds, y_idx[va], device=device, seed=seed, drop_single=True)
+        return self._fit_network(kwargs, train_ds, valid_ds, y_idx[va], device=device, seed=seed, drop_single=True,
+                                 fit_tracks=(RowTracks(Z[tr]), y_idx[tr]))
 
     def _predict_dataset(self, X):
         from genrekit.classifiers.torch_heads import RowTracks
@@ -281,7 +288,7 @@ class _FrameHead(_TorchHead):
         self.frame_rate_ = float(self.frame_rate or default_frame_rate())
         self.segment_frames_ = self._segment_length()
         source = kept if kept is not None else X
-        tr, va = carve_validation(y_idx, groups, float(self.validation_fraction), seed)
+        tr, va = self._carve(y_idx, groups, seed)
         L = self.segment_frames_
         if self.augment:
             items = np.array([(t, -1) for t in tr for _ in range(int(self.crops_per_track))], dtype=np.int64)
@@ -298,8 +305,11 @@ class _FrameHead(_TorchHead):
             valid_ds = TrackWindows(_Subset(source, va), self.mean_, self.scale_, L, int(self.max_segments),
                                     pad=self._fixed_length)
         self.n_train_tracks_, self.n_valid_tracks_ = len(tr), len(va)
+        fit_tracks = (TrackWindows(_Subset(source, tr), self.mean_, self.scale_, L, int(self.max_segments),
+                                   pad=self._fixed_length), y_idx[tr])
         return self._fit_network(self._network_kwargs(n_dims, len(self.classes_)), train_ds, valid_ds, y_idx[va],
-                                 device=device, seed=seed, pad_to=L if self._fixed_length else 0)
+                                 device=device, seed=seed, pad_to=L if self._fixed_length else 0,
+                                 fit_tracks=fit_tracks)
 
     def _predict_dataset(self, X):
         from genrekit.classifiers.torch_heads import TrackWindows
@@ -401,6 +411,9 @@ _FRAME_DOC = """
         Per epoch: ``epoch, train_loss, train_accuracy, valid_loss, valid_accuracy, lr, seconds``.
     best_epoch_, n_epochs_ : int
     n_train_tracks_, n_valid_tracks_ : int
+    check_accuracy_ : dict
+        ``tracks`` ("validation" or "training"), ``accuracy`` and ``chance`` (the most common
+        label's share) of the chance check after fitting (absent with a single label).
     device_ : str
 """
 

@@ -39,42 +39,77 @@ def _seed_of(random_state) -> int:
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
 
 
+#: Fewest validation tracks that steer early stopping (see :func:`carve_validation`): with fewer, a
+#: head trains on every training track for ``max_epochs`` epochs and keeps the last weights.
+MIN_VALID_TRACKS = 20
+
+#: The warning of the fallback (one text, so that the folds of a run share it).
+FIXED_EPOCHS_NOTE = (f"too few training tracks for a validation part that can steer early stopping (fewer than "
+                     f"{MIN_VALID_TRACKS} validation tracks): trained on every training track for max_epochs epochs "
+                     "and kept the last weights")
+
+
+def _quota(y: np.ndarray, fraction: float) -> dict:
+    """Validation tracks wanted per label: ``round(fraction * n)`` shared out by label size (largest
+    remainder), at least 1 for a label of two or more tracks, never a label's last track."""
+    labels, counts = np.unique(y, return_counts=True)
+    total = max(1, int(round(fraction * len(y))))
+    want = total * counts / len(y)
+    q = np.floor(want).astype(int)
+    for i in np.argsort(-(want - q), kind="stable")[:total - q.sum()]:
+        q[i] += 1
+    q = np.where(counts >= 2, np.clip(q, 1, counts - 1), 0)
+    return dict(zip(labels.tolist(), q.tolist()))
+
+
+def _grouped_part(y, g, quota, rng) -> np.ndarray:
+    """Whole groups (in a seeded order) into validation while their labels want tracks: a group goes
+    only when every label it holds keeps a training track and takes at most twice its quota."""
+    val = np.zeros(len(y), bool)
+    left = dict(zip(*np.unique(y, return_counts=True)))
+    taken = dict.fromkeys(left, 0)
+    names = np.unique(g)
+    for gi in rng.permutation(len(names)):
+        idx = np.flatnonzero(g == names[gi])
+        labs, cnt = np.unique(y[idx], return_counts=True)
+        if all(taken[l] < quota[l] and left[l] - c >= 1 and taken[l] + c <= 2 * quota[l]
+               for l, c in zip(labs.tolist(), cnt.tolist())):
+            val[idx] = True
+            for l, c in zip(labs.tolist(), cnt.tolist()):
+                taken[l] += c
+                left[l] -= c
+    return val
+
+
 def carve_validation(y: np.ndarray, groups, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Split training tracks into fit and validation tracks (indices), by track.
+    """Split training tracks into fit and validation tracks (sorted indices) for early stopping.
 
-    Grouped (no group on both sides) and stratified when ``groups`` are given and there are at
-    least three groups; stratified by label otherwise. No validation (all tracks fit) when
-    ``fraction`` is 0 or there are fewer than 8 tracks.
+    Every label keeps at least one fit track, and every label of two or more tracks gets
+    validation tracks: about ``fraction`` of its tracks. With ``groups`` (artists), whole groups go
+    to validation where a label has enough of them (no artist on both sides); a label whose tracks
+    have too few artists for that is carved by track instead (stratified), and a ``UserWarning``
+    says how many labels were. Without groups: stratified by track. No validation (every track
+    fits) when ``fraction`` is 0 or there are fewer than 8 tracks.
     """
-    from sklearn.model_selection import (GroupShuffleSplit, ShuffleSplit, StratifiedGroupKFold,
-                                         StratifiedShuffleSplit)
-
+    y = np.asarray(y)
     n = len(y)
     everything = np.arange(n)
     if not fraction or n < 8:
         return everything, everything[:0]
-    zeros = np.zeros(n)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # small classes: scikit-learn says so; we accept it
-        if groups is not None:
-            g = fill_groups(groups)
-            n_groups = len(set(g))
-            if n_groups >= 3:
-                k = int(min(n_groups, max(2, round(1 / fraction))))
-                try:
-                    tr, va = next(StratifiedGroupKFold(k, shuffle=True, random_state=seed).split(zeros, y, g))
-                except ValueError:  # every class smaller than k: grouped, not stratified
-                    tr, va = next(GroupShuffleSplit(1, test_size=fraction, random_state=seed).split(zeros, y, g))
-                if len(tr) and len(va):
-                    return np.sort(tr), np.sort(va)
-        n_val = max(1, int(round(fraction * n)))
-        _, counts = np.unique(y, return_counts=True)
-        if counts.min() >= 2 and n_val >= len(counts) and n - n_val >= len(counts):
-            splitter = StratifiedShuffleSplit(1, test_size=n_val, random_state=seed)
-            tr, va = next(splitter.split(zeros, y))
-        else:
-            tr, va = next(ShuffleSplit(1, test_size=n_val, random_state=seed).split(zeros))
-    return np.sort(tr), np.sort(va)
+    quota = _quota(y, float(fraction))
+    rng = np.random.default_rng([int(seed) % 2 ** 32, 11])
+    val = np.zeros(n, bool)
+    if groups is not None:
+        val = _grouped_part(y, fill_groups(groups), quota, rng)
+    by_track = [l for l, q in quota.items() if q and not val[y == l].any()]
+    for l in by_track:  # stratified by track: the label's quota drawn from its tracks
+        idx = np.flatnonzero(y == l)
+        val[rng.choice(idx, size=quota[l], replace=False)] = True
+    if groups is not None and by_track:
+        warnings.warn(f"validation tracks for early stopping: {len(by_track)} of {len(quota)} labels have too few "
+                      "artists among the training tracks to hold one out, so their validation tracks were drawn by "
+                      "track (stratified): an artist may be on both sides of that carve", UserWarning, stacklevel=2)
+    return np.flatnonzero(~val), np.flatnonzero(val)
 
 
 class _TorchThreads:
@@ -163,8 +198,40 @@ class _TorchHead(ClassifierMixin, BaseEstimator):
             return torch.device("cpu")
 
     # ------------------------------------------------------------------ shared fit
+    def _carve(self, y_idx, groups, seed) -> tuple[np.ndarray, np.ndarray]:
+        """Fit and validation tracks; every track fits (fixed epochs, a warning) when validation is too
+        small to steer early stopping or would take more than twice ``validation_fraction``."""
+        fraction = float(self.validation_fraction)
+        tr, va = carve_validation(y_idx, groups, fraction, seed)
+        if fraction and (len(va) < MIN_VALID_TRACKS or len(va) > 2 * fraction * len(y_idx)):
+            warnings.warn(FIXED_EPOCHS_NOTE, UserWarning, stacklevel=3)
+            tr, va = np.arange(len(y_idx)), np.arange(0)
+        return tr, va
+
+    def _check_chance(self, dataset, y_track, device, where: str):
+        """Warn when the fitted network is no better than always answering the most common label of
+        ``dataset``'s tracks (its validation tracks, or its training tracks without validation)."""
+        from genrekit.classifiers.torch_heads import evaluate_tracks
+
+        y_track = np.asarray(y_track)
+        if len(np.unique(y_track)) < 2:  # one label: always answering it is right, nothing to compare with
+            return
+        if where == "validation":
+            acc = self.history_[self.best_epoch_ - 1]["valid_accuracy"]
+        else:
+            with _TorchThreads(self.n_threads):
+                lp = evaluate_tracks(self.module_, dataset, device=device, amp=bool(self.amp),
+                                     batch_size=max(int(self.batch_size), 64), num_workers=int(self.num_workers))
+            acc = float((np.stack([p.mean(axis=0) for p in lp]).argmax(1) == y_track).mean())
+        chance = float(np.bincount(y_track).max() / len(y_track))
+        self.check_accuracy_ = {"tracks": where, "accuracy": float(acc), "chance": chance}
+        if acc <= chance + 1e-9:
+            warnings.warn(f"{type(self).__name__} ended no better than chance on its {where} tracks: accuracy "
+                          f"{acc:.2f}, always answering the most common label {chance:.2f} ({len(y_track)} tracks)",
+                          UserWarning, stacklevel=3)
+
     def _fit_network(self, module_kwargs, train_ds, valid_ds, y_valid, *, device, seed, pad_to=0,
-                     drop_single=False):
+                     drop_single=False, fit_tracks=None):
         import torch
 
         from genrekit.classifiers.torch_heads import build_network, make_loader, train
@@ -195,6 +262,10 @@ class _TorchHead(ClassifierMixin, BaseEstimator):
         self.best_epoch_ = int(best)
         self.n_epochs_ = len(history)
         self.device_ = str(device)
+        if valid is not None:
+            self._check_chance(None, y_valid, device, "validation")
+        elif fit_tracks is not None:
+            self._check_chance(*fit_tracks, device, "training")
         return self
 
     def _window_log_proba(self, dataset):

@@ -92,6 +92,16 @@ def _pad_time(x: torch.Tensor, min_frames: int) -> torch.Tensor:
 
 
 # ====================================================================================== networks
+class _BatchNorm1d(nn.BatchNorm1d):
+    """``BatchNorm1d`` that normalises a training batch of one row with its running statistics (as in
+    evaluation) instead of failing: a fold of any size trains. Same parameters and state."""
+
+    def forward(self, x):
+        if self.training and x.shape[0] == 1:
+            return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0, self.eps)
+        return super().forward(x)
+
+
 class MLPNet(nn.Module):
     """Dense layers on one (standardised) summary vector per track."""
 
@@ -99,7 +109,7 @@ class MLPNet(nn.Module):
         super().__init__()
         layers, d = [], in_dims
         for h in hidden:
-            layers += [nn.Linear(d, int(h)), nn.BatchNorm1d(int(h)), nn.ReLU(inplace=True), nn.Dropout(dropout)]
+            layers += [nn.Linear(d, int(h)), _BatchNorm1d(int(h)), nn.ReLU(inplace=True), nn.Dropout(dropout)]
             d = int(h)
         layers.append(nn.Linear(d, n_classes))
         self.net = nn.Sequential(*layers)

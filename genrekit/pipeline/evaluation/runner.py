@@ -150,7 +150,8 @@ def run_benchmark(
     workers : int, optional
         Parallel jobs over models × folds (default: all cores; 1 runs in this process).
     features : list of str, optional
-        Restrict summary models to the summary columns of these features.
+        Restrict summary models to the summary columns of these features; frame models read the
+        frame-level ones among them (:mod:`~genrekit.pipeline.evaluation.frame_choice`).
     progress : bool
         Show a tqdm bar on stderr.
     log : callable, optional
@@ -194,7 +195,7 @@ def run_benchmark(
     RunFolder(out).check()  # an --out that cannot be used is refused now, before any work
     data = _labelled(source)
     summary, columns = _summary_input(source, plan, data, features)
-    frame_inputs = _frame_inputs(source, plan, data)
+    frame_inputs = _frame_inputs(source, plan, data, features)
     the_split = _split(source, split, seed, data, say)
     inputs = {n: frame_inputs.get(n, summary) for n in plan.names}
     jobs = _make_jobs(plan, data, inputs, the_split, seed, tune, save_models, source, device)
@@ -333,25 +334,19 @@ def _summary_input(source, plan: _Plan, data: _Data, features):
     return X, columns
 
 
-def _frame_inputs(source, plan: _Plan, data: _Data) -> dict:
-    """``model -> FrameSequence`` for every frame model, over the frame features it reads."""
+def _frame_inputs(source, plan: _Plan, data: _Data, features) -> dict:
+    """``model -> FrameSequence`` for every frame model, over the frame features it reads
+    (:mod:`~genrekit.pipeline.evaluation.frame_choice`: ``--param``, else ``--features``, else its own)."""
     from genrekit.classifiers import make_model
+    from genrekit.pipeline.evaluation.frame_choice import choose_frame_features
 
     out = {}
     for n, spec in plan.specs.items():
         if spec.input != "frames":
             continue
-        # a head may read other frame features than its registry default (--param cnn1d.frame_features=mfcc)
         chosen = make_model(n, plan.params.get(n)).get_params().get("frame_features")
-        if isinstance(chosen, str):
-            chosen = [f.strip() for f in chosen.split(",") if f.strip()]
-        feats = tuple(chosen or spec.frame_features or source.frame_features)
-        lacking = [f for f in feats if f not in source.frame_features]
-        if lacking:
-            raise ParameterError(
-                f"model {n} needs frame feature{'s' if len(lacking) > 1 else ''} {', '.join(lacking)}, which store "
-                f"{source.path} lacks (it has: {', '.join(source.frame_features) or 'none'}); re-extract with "
-                f"--features including {', '.join(lacking)}, or drop {n} from --models")
+        feats, notes = choose_frame_features(n, spec, chosen, features, source)
+        source.warnings.extend(w for w in notes if w not in source.warnings)  # → the run's warnings
         out[n] = FrameSequence(source, data.ids, feats)
     return out
 
