@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from genrekit.roles import is_fill_in
+
 
 class UnionFind:
     """Disjoint sets over ``0..n-1`` (path halving, union by size)."""
@@ -60,7 +62,8 @@ def merge_groups(groups, pairs) -> tuple[np.ndarray, int]:
     Returns
     -------
     merged : ndarray of object, shape (n,)
-        Each track's group, the name of the first (sorted) of the groups merged into it.
+        Each track's group: the first (sorted) real name of the groups merged into it, a fill-in
+        group's name (:func:`~genrekit.roles.fill_groups`) only when all of them are made up.
     n_merged : int
         How many groups disappeared into others.
     """
@@ -72,6 +75,6 @@ def merge_groups(groups, pairs) -> tuple[np.ndarray, int]:
         return groups, 0
     roots = uf.labels()
     first: dict[int, str] = {}
-    for k, r in enumerate(roots.tolist()):  # names are sorted: the first seen is the smallest
-        first.setdefault(r, str(names[k]))
+    for k in sorted(range(len(names)), key=lambda k: (is_fill_in(str(names[k])), str(names[k]))):
+        first.setdefault(int(roots[k]), str(names[k]))  # a real name before a made-up one, then sorted
     return np.array([first[int(roots[i])] for i in inverse], dtype=object), int(n_merged)

@@ -34,8 +34,8 @@ MAX_POSTINGS = 2000
 #: Offsets scored per candidate track (those with the most matching hashes): music that repeats
 #: itself (a loop, a chorus) also matches at the offsets of its repeats, with a lower score.
 TOP_OFFSETS = 8
-#: A track with fewer hashes than this is too short (or too quiet) to fingerprint.
-MIN_HASHES = 50
+#: A track with fewer hashes than this (about a second of music) is too short or quiet to fingerprint.
+MIN_HASHES = 100
 
 
 @dataclass(frozen=True)
