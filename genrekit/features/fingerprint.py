@@ -45,6 +45,8 @@ FLOOR_DB = 60.0
 #: excerpts cut at arbitrary samples then share a grid to within a quarter hop (8 ms), where a
 #: single grid can be half a hop off and lose most peak pairs to timing jitter.
 GRID_SHIFTS = (0, FP_HOP // 2)
+#: Hashes are below 2 ** HASH_BITS.
+HASH_BITS = 21
 #: Bumped whenever the hashes change: fingerprints of other versions are never compared.
 FINGERPRINT_VERSION = 1
 

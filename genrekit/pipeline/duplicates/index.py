@@ -21,8 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from genrekit.features.fingerprint import FRAMES_PER_SECOND
+from genrekit.features.fingerprint import FRAMES_PER_SECOND, HASH_BITS
 
+HASH_SPACE = 1 << HASH_BITS
 #: The defaults of a match (see the module docstring and README "Duplicates").
 MIN_MATCHES = 20
 MIN_SCORE = 0.4
@@ -70,14 +71,16 @@ class FingerprintIndex:
         counts = np.array([len(h) for h, _ in fingerprints], dtype=np.int64)
         self.n = len(counts)
         self.starts = np.concatenate([[0], np.cumsum(counts)])
-        hashes = np.concatenate([np.asarray(h, np.uint32) for h, _ in fingerprints]) if self.n else np.zeros(0, np.uint32)
-        times = np.concatenate([np.asarray(t, np.int32) for _, t in fingerprints]) if self.n else np.zeros(0, np.int32)
-        self.hashes, self.times = hashes, times  # per track, in track order (the queries)
-        order = np.argsort(hashes, kind="stable")
-        self.post_hash = hashes[order]
-        self.post_track = np.repeat(np.arange(self.n, dtype=np.int32), counts)[order]
-        self.post_time = times[order]
-        self.length = np.array([int(t.max()) + 1 if len(t) else 0 for _, t in fingerprints], dtype=np.int64)
+        self.hashes = np.concatenate([np.asarray(h, np.uint32) for h, _ in fingerprints] or [np.zeros(0, np.uint32)])
+        self.times = np.concatenate([np.asarray(t, np.int32) for _, t in fingerprints] or [np.zeros(0, np.int32)])
+        self.length = np.array([int(t[-1]) + 1 if len(t) else 0 for _, t in fingerprints], dtype=np.int64)
+        # The postings of hash h are post_track/post_time[bucket[h]:bucket[h + 1]]: 8 bytes a hash.
+        order = np.argsort(self.hashes, kind="stable")
+        self.post_track = np.searchsorted(self.starts, order, side="right").astype(np.int32) - 1
+        self.post_time = self.times[order]
+        del order
+        self.bucket = np.zeros(HASH_SPACE + 1, np.int64)
+        np.cumsum(np.bincount(self.hashes, minlength=HASH_SPACE), out=self.bucket[1:])
 
     def fingerprint(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         a, b = self.starts[i], self.starts[i + 1]
@@ -89,9 +92,8 @@ class FingerprintIndex:
         h, t = self.fingerprint(i)
         if len(h) < MIN_HASHES:
             return []
-        lo = np.searchsorted(self.post_hash, h, side="left")
-        hi = np.searchsorted(self.post_hash, h, side="right")
-        n = hi - lo
+        lo = self.bucket[h]
+        n = self.bucket[h + 1] - lo
         use = (n > 1) & (n <= max_postings)
         lo, n, t = lo[use], n[use], t[use]
         total = int(n.sum())
