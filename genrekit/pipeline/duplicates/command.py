@@ -17,7 +17,7 @@ def add_duplicates(sub, add_store_arg, default_store: str):
                      "kept on one side of every `benchmark` split."))
     add_store_arg(p, default_store)
     p.add_argument("--min-score", type=float, default=None, metavar="S",
-                   help="the share of hashes that must agree over the overlap (default: 0.4; see README "
+                   help="the share of hashes that must agree over the overlap (default: 0.3; see README "
                         "'Duplicates' for the trade-off)")
     p.add_argument("--min-matches", type=int, default=None, metavar="N",
                    help="hashes that must agree at one offset (default: 20)")
