@@ -121,11 +121,12 @@ class FingerprintIndex:
         ends = np.cumsum(n)
         idx = np.arange(total) - np.repeat(ends - n, n) + np.repeat(lo, n)
         tracks = self.post_track[idx]
-        later = tracks > i
-        dt = (self.post_time[idx] - np.repeat(t, n))[later].astype(np.int64)
-        tracks = tracks[later].astype(np.int64)
-        if tracks.size < MIN_CANDIDATE_HITS:
+        # only later tracks with enough hits in all (most tracks of a large index have one or two)
+        later = (tracks > i) & (np.bincount(tracks, minlength=self.n)[tracks] >= MIN_CANDIDATE_HITS)
+        if np.count_nonzero(later) < MIN_CANDIDATE_HITS:
             return []
+        dt = (self.post_time[idx[later]] - np.repeat(t, n)[later]).astype(np.int64)
+        tracks = tracks[later].astype(np.int64)
         span = 2 * (int(self.length.max()) + 2)
         keys, counts = np.unique(tracks * span + dt + span // 2, return_counts=True)
         smooth = counts.copy()  # hits within ±1 frame of each (track, offset)
