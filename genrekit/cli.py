@@ -213,6 +213,8 @@ def add_extract(sub):
                    help="hash every file's content instead of skipping files whose size and mtime are "
                         "unchanged; finds files rewritten in place with the same size and a restored "
                         "mtime (cp -p, rsync -t, tar), at the cost of reading every file")
+    p.add_argument("--add-fingerprints", action="store_true",
+                   help="extract again the tracks a store holds without a fingerprint (`genrekit duplicates`)")
     add_feature_args(p)
     add_run_args(p)
     add_cluster_args(p)
@@ -244,6 +246,7 @@ def run_extract(args) -> int:
     report = extract(scan.tracks, args.store, config, workers=args.workers, shard_size=args.shard_size,
                      shard_seconds=args.shard_seconds, retry_failed=args.retry_failed,
                      progress=not args.no_progress, max_seconds=args.max_minutes * 60, rehash=args.rehash,
+                     add_fingerprints=args.add_fingerprints,
                      **cluster)
     for f in report.failures[:10]:
         print(f"failed: {f.path}: {f.error_type}: {f.message}", file=sys.stderr)
@@ -613,7 +616,15 @@ def run_verify(args) -> int:
 
 
 # ------------------------------------------------------------------------------------ main
-COMMANDS = [add_extract, add_info, add_demo, add_benchmark, add_export, add_predict, add_models, add_verify]
+def add_duplicates(sub):
+    from genrekit.cache.layout import DEFAULT_STORE
+    from genrekit.pipeline.duplicates.command import add_duplicates as add
+
+    add(sub, add_store_arg, DEFAULT_STORE)
+
+
+COMMANDS = [add_extract, add_info, add_demo, add_benchmark, add_export, add_predict, add_models, add_verify,
+            add_duplicates]
 
 
 def build_parser(command: str | None = None, *, every: bool = True) -> argparse.ArgumentParser:

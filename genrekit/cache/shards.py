@@ -62,7 +62,7 @@ class ShardWriter:
 
     def __init__(self, store_dir, *, config_json, config_hash, frame_dims, track_dims, summary_names,
                  genrekit_version, chunk_rows=2048, frame_compression="lzf", flush_bytes=32 << 20,
-                 flush_rows=32):
+                 flush_rows=32, fingerprint_version: int | None = None):
         self.store_dir = Path(store_dir)
         self.name = f"{SHARD_PREFIX}{time.time_ns():020d}-{uuid.uuid4().hex[:8]}{SHARD_SUFFIX}"
         self.tmp_path = self.store_dir / (self.name + TMP_SUFFIX)
@@ -70,6 +70,8 @@ class ShardWriter:
         self.track_dims = dict(track_dims)
         self.n_summary = len(summary_names)
         self.config_hash = config_hash
+        self.fingerprint_version = fingerprint_version
+        self._n_hashes_total = 0
         self.created = time.monotonic()
         self.n_tracks = 0
         self.n_failures = 0
@@ -131,6 +133,13 @@ class ShardWriter:
             "matrix", (0, self.n_summary), dtype="f4", maxshape=(None, self.n_summary),
             chunks=(max(1, min(256, (1 << 18) // max(1, self.n_summary))), max(1, self.n_summary)), **comp)
         ds["summary/names"] = sm.create_dataset("names", data=np.array(summary_names, dtype=object), dtype=s)
+        if self.fingerprint_version is not None:  # per-track landmark hashes (genrekit.features.fingerprint)
+            fp = f.create_group("fingerprints")
+            fp.attrs["version"] = self.fingerprint_version
+            ds["fingerprints/offsets"] = fp.create_dataset("offsets", data=np.zeros(1, np.int64), maxshape=(None,),
+                                                           chunks=(256,))
+            for k, dt in (("hashes", "u4"), ("times", "i4")):
+                ds[f"fingerprints/{k}"] = fp.create_dataset(k, (0,), dtype=dt, maxshape=(None,), chunks=(16384,), **fcomp)
         fl = f.create_group("failures")
         for k in FAILURE_STR_FIELDS:
             ds[f"failures/{k}"] = fl.create_dataset(k, (0,), dtype=s, maxshape=(None,), chunks=(64,))
@@ -145,8 +154,10 @@ class ShardWriter:
         ds.resize(n + k, axis=0)
         ds[n:n + k] = values
 
-    def add_track(self, row: TrackRow, frames: dict, track_features: dict, summary: np.ndarray):
-        """Append one track: ``frames[name]`` is ``(n_frames, dim)``; ``summary`` is 1-D."""
+    def add_track(self, row: TrackRow, frames: dict, track_features: dict, summary: np.ndarray,
+                  fingerprint: tuple[np.ndarray, np.ndarray] | None = None):
+        """Append one track: ``frames[name]`` is ``(n_frames, dim)``; ``summary`` is 1-D;
+        ``fingerprint`` is ``(hashes, times)`` (stored when the shard has fingerprints; None: none)."""
         n_frames = int(row.n_frames)
         for k, d in self.frame_dims.items():
             arr = np.asarray(frames[k], dtype=np.float32)
@@ -166,6 +177,7 @@ class ShardWriter:
             {k: np.asarray(frames[k], dtype=np.float32) for k in self.frame_dims},
             {k: np.asarray(track_features[k], np.float32).reshape(1, d) for k, d in self.track_dims.items()},
             summary,
+            _fingerprint_arrays(fingerprint),
         )
         self._pending.append(item)
         self._pending_bytes += sum(a.nbytes for a in item[2].values())
@@ -194,6 +206,12 @@ class ShardWriter:
         for k in self.track_dims:
             self._append(ds[f"track_features/{k}"], np.concatenate([it[3][k] for it in items]))
         self._append(ds["summary/matrix"], np.concatenate([it[4] for it in items]))
+        if self.fingerprint_version is not None:
+            for j, k in enumerate(("hashes", "times")):
+                self._append(ds[f"fingerprints/{k}"], np.concatenate([it[5][j] for it in items]))
+            ends = self._n_hashes_total + np.cumsum([len(it[5][0]) for it in items])
+            self._n_hashes_total = int(ends[-1])
+            self._append(ds["fingerprints/offsets"], ends.astype(np.int64))
 
     def add_failure(self, fail: FailureRow):
         ds = self._ds
@@ -253,6 +271,16 @@ class ShardWriter:
             _close_without_writing(f)
         self._ds.clear()  # (closed with the file: dropping them writes nothing)
         self.tmp_path.unlink(missing_ok=True)
+
+
+def _fingerprint_arrays(fingerprint) -> tuple[np.ndarray, np.ndarray]:
+    """``(hashes uint32, times int32)`` of equal length (empty for None)."""
+    if fingerprint is None:
+        return np.zeros(0, np.uint32), np.zeros(0, np.int32)
+    h, t = (np.asarray(a).ravel() for a in fingerprint)
+    if h.shape != t.shape:
+        raise StoreError(f"a fingerprint has {h.size} hashes but {t.size} times")
+    return h.astype(np.uint32), t.astype(np.int32)
 
 
 def _close_without_writing(f):

@@ -365,5 +365,31 @@ class FeatureStore:
         for r in rows:
             yield r, self._frames_of(r, features)
 
+    def fingerprint_version(self, shard: str) -> int | None:
+        """The fingerprint version a shard's tracks were fingerprinted with (None: no fingerprints,
+        a shard written before genrekit stored them)."""
+        f = self._h5(shard)
+        return int(f["fingerprints"].attrs["version"]) if "fingerprints" in f else None
+
+    def iter_fingerprints(self, rows=None):
+        """Yield ``(TrackRow, hashes, times)`` per track (``rows``, default all, in their order),
+        reading each shard's fingerprints once; ``hashes`` and ``times`` are None for a track whose
+        shard holds none (see :meth:`fingerprint_version`)."""
+        rows = self.tracks if rows is None else list(rows)
+        cache: dict = {}
+        for r in rows:
+            if r.shard not in cache:
+                cache.clear()  # one shard's arrays at a time (rows come grouped by shard in practice)
+                f = self._h5(r.shard)
+                g = f["fingerprints"] if "fingerprints" in f else None
+                cache[r.shard] = None if g is None else (g["offsets"][:], g["hashes"][:], g["times"][:])
+            got = cache[r.shard]
+            if got is None:
+                yield r, None, None
+                continue
+            off, h, t = got
+            a, b = int(off[r.row]), int(off[r.row + 1])
+            yield r, h[a:b], t[a:b]
+
     def size_bytes(self) -> int:
         return sum((self.path / s).stat().st_size for s in self.index["shards"])

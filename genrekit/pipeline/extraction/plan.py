@@ -92,16 +92,23 @@ def plan(tracks: list[Track], done: dict[str, TrackRow], failed: dict[str, Failu
     return tasks, n_cached, n_failed_cached, vanished
 
 
-def existing_rows(store_dir: Path, index: dict, config_hash: str
+def existing_rows(store_dir: Path, index: dict, config_hash: str, *, fingerprint_version: int | None = None
                   ) -> tuple[dict[str, TrackRow], dict[str, FailureRow]]:
-    """Latest TrackRow / FailureRow per id for this config (empty store: nothing)."""
+    """Latest TrackRow / FailureRow per id for this config (empty store: nothing).
+
+    With ``fingerprint_version`` (``extract --add-fingerprints``), a track whose shard holds no
+    fingerprint of that version is left out, so that it is extracted again (with one)."""
     from genrekit.cache.store import FeatureStore
 
     if not any(e["config_hash"] == config_hash for e in index["shards"].values()):
         return {}, {}
     fs = FeatureStore(store_dir, config_hash=config_hash)
     try:
-        return {r.id: r for r in fs.tracks}, {f.id: f for f in fs.failures}
+        done = {r.id: r for r in fs.tracks}
+        if fingerprint_version is not None:
+            old = {s for s in {r.shard for r in fs.tracks} if fs.fingerprint_version(s) != fingerprint_version}
+            done = {k: r for k, r in done.items() if r.shard not in old}
+        return done, {f.id: f for f in fs.failures}
     finally:
         fs.close()
 

@@ -21,6 +21,7 @@ from genrekit.cache.layout import SCHEMA_VERSION, TMP_SUFFIX
 from genrekit.cache.layout import DEFAULT_STORE
 from genrekit.errors import ParameterError, StoreError
 from genrekit.features.config import FeatureConfig
+from genrekit.features.fingerprint import FINGERPRINT_VERSION
 from genrekit.files import no_space
 from genrekit.pipeline.extraction.executor import Executor, make_executor
 from genrekit.pipeline.extraction.metadata import sync_metadata
@@ -53,6 +54,7 @@ def extract(
     batch_size: int = DEFAULT_BATCH_SIZE,
     max_seconds: float | None = DEFAULT_MAX_SECONDS,
     rehash: bool = False,
+    add_fingerprints: bool = False,
 ) -> ExtractReport:
     """Extract ``tracks`` into the store at ``store``; resumable and incremental.
 
@@ -93,6 +95,9 @@ def extract(
         Hash every file's content instead of trusting an unchanged size and mtime (which a file
         rewritten in place with the same size and a restored mtime fools); only files whose
         content changed are recomputed.
+    add_fingerprints : bool
+        Extract again the tracks stored without a fingerprint (by a genrekit that did not store
+        them), so that ``genrekit duplicates`` and duplicate-aware splits can check them.
 
     Each track's ``path`` is stored absolute (see :func:`~genrekit.pipeline.extraction.plan.plan`).
     """
@@ -116,7 +121,8 @@ def extract(
     try:
         _remove_temporary_files(store_dir)  # left by a killed run; we hold the lock
         index = _open_index(store_dir, config)
-        done, failed = existing_rows(store_dir, index, config.hash())
+        done, failed = existing_rows(store_dir, index, config.hash(),
+                                     fingerprint_version=FINGERPRINT_VERSION if add_fingerprints else None)
         tasks, report.n_cached, report.n_failed_cached, vanished = plan(
             tracks, done, failed, retry_failed, rehash=rehash, max_seconds=max_seconds)
         report.n_metadata_changed = sync_metadata(store_dir, tracks, done)

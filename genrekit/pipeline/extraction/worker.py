@@ -24,6 +24,7 @@ from genrekit.cache import FailureRow, ShardWriter, TrackRow
 from genrekit.errors import AudioError
 from genrekit.features.config import FeatureConfig
 from genrekit.features.extract import summary_names
+from genrekit.features.fingerprint import FINGERPRINT_VERSION, fingerprint
 from genrekit.pipeline.extraction.analysis import FileFailure, analyse_file
 from genrekit.pipeline.extraction.decode import content_hash
 
@@ -102,8 +103,9 @@ def extract_one(task: dict, config: FeatureConfig) -> dict:
         return {"status": "failed_cached", "task": task, "content_hash": h}
     # One BLAS thread in every process, this one included: the same file gives bit-identical
     # features whichever backend or worker count computed it.
+    # The fingerprint (near-duplicate detection) comes from the same decoded signal, in this pass.
     got = analyse_file(path, config, max_seconds=task.get("max_seconds"), summary=True,
-                       out_of_memory=OUT_OF_MEMORY)
+                       then=lambda y, _: fingerprint(y, config.sr), out_of_memory=OUT_OF_MEMORY)
     if isinstance(got, FileFailure):
         return _fail(task, h, got.error_type, got.message)
     feats = got.features
@@ -119,6 +121,7 @@ def extract_one(task: dict, config: FeatureConfig) -> dict:
         "frames": frame_feats,
         "track_features": {k: v for k, v in feats.items() if k in config.track_features},
         "summary": got.summary,
+        "fingerprint": got.derived,
     }
 
 
@@ -131,6 +134,7 @@ def shard_writer_args(config: FeatureConfig) -> dict:
         frame_dims={k: dims[k] for k in config.frame_features},
         track_dims={k: dims[k] for k in config.track_features},
         summary_names=summary_names(config), genrekit_version=__version__,
+        fingerprint_version=FINGERPRINT_VERSION,
     )
 
 
@@ -156,7 +160,7 @@ def write_result(res: dict, get_writer: Callable[[], ShardWriter]) -> TrackRow |
         duration=res["duration"], sample_rate=res["sample_rate"],
         file_size=task["file_size"], file_mtime_ns=task["file_mtime_ns"],
         n_frames=res["n_frames"], meta=task["meta"])
-    get_writer().add_track(row, res["frames"], res["track_features"], res["summary"])
+    get_writer().add_track(row, res["frames"], res["track_features"], res["summary"], res.get("fingerprint"))
     return row
 
 

@@ -1,0 +1,192 @@
+"""Which tracks share a recording: an inverted index over landmark hashes, never all pairs.
+
+Two stages, as audio search engines do:
+
+1. **Candidates.** A fixed 1-in-:data:`SAMPLE` share of the hash *values* is indexed (chosen by
+   the value, so every copy of a recording keeps the same ones): every (hash, track, time) of
+   those, sorted once by hash into buckets. A track is checked by looking its sampled hashes
+   up; each hit with another track gives that track and a time offset (``time there - time
+   here``). A recording shared by the two gives many hits at one offset, chance a few scattered
+   ones: a (track, offset) with :data:`MIN_CANDIDATE_HITS` hits within ±1 frame is a candidate.
+   Hashes in more than ``max_postings`` tracks say nothing and are skipped, like stop words.
+2. **Verification** on the full fingerprints of the two tracks, for each candidate offset:
+   ``matches`` = the first track's hashes over the overlap found in the second at that offset
+   (±1 frame: two excerpts' frame grids differ); ``score`` = ``matches`` over the smaller of the
+   two tracks' hash counts over the overlap, so a 10-s overlap of two 30-s excerpts scores as
+   high as a whole copy. A pair is kept at its best-scoring offset when ``matches >=
+   min_matches``, ``score >= min_score`` and the overlap lasts :data:`MIN_OVERLAP_SECONDS` (or
+   80 % of the shorter track).
+
+Cost: one sort of the sampled postings, and per track its sampled hashes' postings plus a few
+verifications — linear in the collection for a given bucket size, instead of the square of all
+pairs (benchmarks/duplicates_scale.py). The defaults and the trade-off they make are measured in
+README "Duplicates" (benchmarks/duplicates_cases.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from genrekit.features.fingerprint import FRAMES_PER_SECOND, HASH_BITS
+
+HASH_SPACE = 1 << HASH_BITS
+#: The defaults of a match (see the module docstring and README "Duplicates").
+MIN_MATCHES = 20
+MIN_SCORE = 0.3
+#: A match must cover this many seconds, or 80 % of the shorter track: a few seconds of shared
+#: material (a sample, a loop, a jingle) can agree well without being the same recording.
+MIN_OVERLAP_SECONDS = 5.0
+#: One hash value in SAMPLE is indexed for the candidate search (memory and time / SAMPLE).
+SAMPLE = 8
+#: Sampled hits within ±1 frame of one offset that make a candidate.
+MIN_CANDIDATE_HITS = 4
+#: A hash with more postings than this is skipped in the candidate search.
+MAX_POSTINGS = 2000
+#: Offsets verified per candidate track (those with the most hits): music that repeats itself
+#: (a loop, a chorus) also matches at the offsets of its repeats, with a lower score.
+TOP_OFFSETS = 8
+#: A track with fewer hashes than this (about a second of music) is too short or quiet to fingerprint.
+MIN_HASHES = 100
+
+
+@dataclass(frozen=True)
+class Match:
+    """Two tracks (positions ``a < b``) that hold the same recording.
+
+    ``offset`` is in frames: what is at time ``t`` in ``a`` is at ``t + offset`` in ``b``.
+    ``matches`` hashes of ``a`` over the overlap (``overlap`` frames long) are found in ``b``
+    at that offset; ``score`` is their share of the hashes there. Of the offsets tried, the
+    one with the best score.
+    """
+
+    a: int
+    b: int
+    matches: int
+    score: float
+    offset: int
+    overlap: int
+
+
+def sampled(hashes: np.ndarray) -> np.ndarray:
+    """Which hashes the candidate search indexes: 1 in :data:`SAMPLE`, chosen by value (mixed bits)."""
+    mixed = (hashes.astype(np.uint64) * np.uint64(2654435761)) >> np.uint64(16)
+    return (mixed % np.uint64(SAMPLE)) == 0
+
+
+class FingerprintIndex:
+    """An inverted index over the fingerprints of ``n`` tracks.
+
+    Parameters
+    ----------
+    fingerprints : sequence of (hashes, times)
+        One pair of equal-length arrays per track (uint32 hashes below 2 ** HASH_BITS, int frame
+        times sorted ascending, as :func:`~genrekit.features.fingerprint.fingerprint` returns
+        them); empty for a track without a fingerprint.
+    """
+
+    def __init__(self, fingerprints):
+        counts = np.array([len(h) for h, _ in fingerprints], dtype=np.int64)
+        self.n = len(counts)
+        self.starts = np.concatenate([[0], np.cumsum(counts)])
+        self.hashes = np.concatenate([np.asarray(h, np.uint32) for h, _ in fingerprints] or [np.zeros(0, np.uint32)])
+        self.times = np.concatenate([np.asarray(t, np.int32) for _, t in fingerprints] or [np.zeros(0, np.int32)])
+        self.length = np.array([int(t[-1]) + 1 if len(t) else 0 for _, t in fingerprints], dtype=np.int64)
+        # The postings of sampled hash h: post_track/post_time[bucket[h]:bucket[h + 1]], 8 bytes each.
+        where = np.flatnonzero(sampled(self.hashes))
+        order = where[np.argsort(self.hashes[where], kind="stable")]
+        del where
+        self.post_track = (np.searchsorted(self.starts, order, side="right") - 1).astype(np.int32)
+        self.post_time = self.times[order]
+        self.bucket = np.zeros(HASH_SPACE + 1, np.int64)
+        np.cumsum(np.bincount(self.hashes[order], minlength=HASH_SPACE), out=self.bucket[1:])
+
+    def fingerprint(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        a, b = self.starts[i], self.starts[i + 1]
+        return self.hashes[a:b], self.times[a:b]
+
+    def candidates(self, i: int, max_postings: int = MAX_POSTINGS) -> list[tuple[int, int]]:
+        """``(track, offset)`` after ``i`` worth verifying: most sampled hits first per track."""
+        h, t = self.fingerprint(i)
+        keep = sampled(h)
+        h, t = h[keep], t[keep]
+        lo = self.bucket[h]
+        n = self.bucket[h + 1] - lo
+        use = (n > 1) & (n <= max_postings)
+        lo, n, t = lo[use], n[use], t[use]
+        total = int(n.sum())
+        if total < MIN_CANDIDATE_HITS:
+            return []
+        ends = np.cumsum(n)
+        idx = np.arange(total) - np.repeat(ends - n, n) + np.repeat(lo, n)
+        tracks = self.post_track[idx]
+        # only later tracks with enough hits in all (most tracks of a large index have one or two)
+        later = (tracks > i) & (np.bincount(tracks, minlength=self.n)[tracks] >= MIN_CANDIDATE_HITS)
+        if np.count_nonzero(later) < MIN_CANDIDATE_HITS:
+            return []
+        dt = (self.post_time[idx[later]] - np.repeat(t, n)[later]).astype(np.int64)
+        tracks = tracks[later].astype(np.int64)
+        span = 2 * (int(self.length.max()) + 2)
+        keys, counts = np.unique(tracks * span + dt + span // 2, return_counts=True)
+        smooth = counts.copy()  # hits within ±1 frame of each (track, offset)
+        for d in (-1, 1):
+            j = np.minimum(np.searchsorted(keys, keys + d), len(keys) - 1)
+            smooth += np.where(keys[j] == keys + d, counts[j], 0)
+        good = smooth >= MIN_CANDIDATE_HITS
+        keys, smooth = keys[good], smooth[good]
+        tracks, offsets = np.divmod(keys, span)
+        offsets -= span // 2
+        order = np.lexsort((-smooth, tracks))  # per track, most hits first
+        tracks, offsets = tracks[order], offsets[order]
+        first = np.r_[True, tracks[1:] != tracks[:-1]]
+        rank = np.arange(len(tracks)) - np.maximum.accumulate(np.where(first, np.arange(len(tracks)), 0))
+        top = rank < TOP_OFFSETS
+        return list(zip(tracks[top].tolist(), offsets[top].tolist()))
+
+    def verify(self, i: int, j: int, offset: int) -> tuple[int, float, int]:
+        """``(matches, score, overlap)`` of tracks ``i`` and ``j`` at ``offset`` (frames), on their full fingerprints."""
+        hi_, ti = self.fingerprint(i)
+        hj, tj = self.fingerprint(j)
+        lo, hi = max(0, -offset), min(int(self.length[i]), int(self.length[j]) - offset)
+        if hi <= lo:
+            return 0, 0.0, 0
+        a, b = np.searchsorted(ti, lo), np.searchsorted(ti, hi)  # times are sorted
+        c, d = np.searchsorted(tj, lo + offset), np.searchsorted(tj, hi + offset)
+        if a == b or c == d:
+            return 0, 0.0, hi - lo
+        there = (hj[c:d].astype(np.int64) << 32) | (tj[c:d].astype(np.int64) + (1 << 31))
+        here = (hi_[a:b].astype(np.int64) << 32) | (ti[a:b].astype(np.int64) + offset + (1 << 31))
+        found = np.zeros(b - a, bool)
+        for step in (-1, 0, 1):
+            found |= np.isin(here + step, there)
+        m = int(found.sum())
+        return m, m / min(b - a, d - c), hi - lo
+
+    def query(self, i: int, *, min_matches: int = MIN_MATCHES, min_score: float = MIN_SCORE,
+              max_postings: int = MAX_POSTINGS) -> list[Match]:
+        """Every track after ``i`` that holds the same recording as track ``i``."""
+        if len(self.fingerprint(i)[0]) < MIN_HASHES:
+            return []
+        best: dict[int, Match] = {}
+        for j, off in self.candidates(i, max_postings):
+            if self.starts[j + 1] - self.starts[j] < MIN_HASHES:
+                continue
+            m, score, overlap = self.verify(i, j, off)
+            shorter = min(self.length[i], self.length[j])
+            if (m >= min_matches and score >= min_score
+                    and overlap >= min(MIN_OVERLAP_SECONDS * FRAMES_PER_SECOND, 0.8 * shorter)
+                    and (j not in best or score > best[j].score)):
+                best[j] = Match(a=i, b=j, matches=m, score=score, offset=off, overlap=overlap)
+        return [best[j] for j in sorted(best)]
+
+    def matches(self, *, min_matches: int = MIN_MATCHES, min_score: float = MIN_SCORE,
+                max_postings: int | None = None, progress=None) -> list[Match]:
+        """Every pair of tracks that hold the same recording (each pair once, ``a < b``)."""
+        cap = max_postings or MAX_POSTINGS
+        out = []
+        for i in range(self.n):
+            out.extend(self.query(i, min_matches=min_matches, min_score=min_score, max_postings=cap))
+            if progress is not None:
+                progress(1)
+        return out
