@@ -202,6 +202,11 @@ def add_extract(sub):
     src.add_argument("--fma-metadata", metavar="DIR", help="FMA metadata folder holding tracks.csv")
     p.add_argument("--fma-subset", choices=("small", "medium", "large", "full"), default=None,
                    help="with --fma-metadata: keep only this subset")
+    src.add_argument("--jamendo-split", metavar="PATH",
+                     help="MTG-Jamendo split file, prefix (data/splits/split-0/autotagging_genre) or folder; "
+                          "audio under AUDIO_DIR/<PATH column>")
+    p.add_argument("--jamendo-categories", metavar="LIST", default=None,
+                   help="with --jamendo-split: keep tags of these categories only (e.g. genre,instrument)")
     p.add_argument("--store", default=DEFAULT_STORE, metavar="PATH",
                    help="feature store directory")
     p.add_argument("--strict", action="store_true", help="exit with code 1 if any file failed")
@@ -229,11 +234,13 @@ def run_extract(args) -> int:
         raise ParameterError("the following arguments are required: AUDIO_DIR, the folder of audio files "
                              "(or --manifest CSV, whose paths are relative to the CSV) (see: genrekit extract --help)")
     scan = load_source(args.audio_dir, manifest=args.manifest, fma_metadata=args.fma_metadata,
-                       subset=args.fma_subset)
+                       subset=args.fma_subset, jamendo=args.jamendo_split,
+                       jamendo_categories=tuple(args.jamendo_categories.split(",")) if args.jamendo_categories else None)
     if scan.missing and not args.manifest:  # a manifest's missing files are tracks: recorded failures
         print(f"note: {len(scan.missing)} listed files were not found (e.g. {scan.missing[0]})", file=sys.stderr)
     if scan.skipped:
-        print(f"note: skipped {len(scan.skipped)} non-audio files", file=sys.stderr)
+        what = f"malformed lines (first: {scan.skipped[0]})" if args.jamendo_split else "non-audio files"
+        print(f"note: skipped {len(scan.skipped)} {what}", file=sys.stderr)
     install_sigterm_as_interrupt()
     keep_freed_memory()  # this process only extracts from here on
     report = extract(scan.tracks, args.store, config, workers=args.workers, shard_size=args.shard_size,

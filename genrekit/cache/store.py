@@ -17,11 +17,13 @@ from genrekit.cache.layout import (
     FAILURE_INT_FIELDS,
     FAILURE_STR_FIELDS,
     TRACK_INT_FIELDS,
+    TRACK_OPTIONAL_STR_FIELDS,
     TRACK_STR_FIELDS,
     FailureRow,
     TrackRow,
 )
 from genrekit.errors import StoreError
+from genrekit.tags import parse_tags
 
 
 def _none(s: str) -> str | None:
@@ -116,6 +118,8 @@ class FeatureStore:
             g = f["tracks"]
             cols = {k: g[k].asstr()[:] for k in TRACK_STR_FIELDS}
             dur = g["duration"][:]
+            # a shard written before a field existed lacks it: "" (tags: none)
+            cols.update({k: g[k].asstr()[:] if k in g else [""] * len(dur) for k in TRACK_OPTIONAL_STR_FIELDS})
             ints = {k: g[k][:] for k in TRACK_INT_FIELDS}
             for i in range(len(dur)):
                 meta = json.loads(cols["meta_json"][i]) if cols["meta_json"][i] else {}
@@ -125,7 +129,7 @@ class FeatureStore:
                     content_hash=cols["content_hash"][i], duration=float(dur[i]),
                     sample_rate=int(ints["sample_rate"][i]), file_size=int(ints["file_size"][i]),
                     file_mtime_ns=int(ints["file_mtime_ns"][i]), n_frames=int(ints["n_frames"][i]),
-                    meta=meta, shard=shard, row=i,
+                    meta=meta, shard=shard, row=i, tags=parse_tags(cols["tags"][i]),
                 )
                 latest[r.id] = r
                 fails.pop(r.id, None)
@@ -165,6 +169,11 @@ class FeatureStore:
     @property
     def splits(self) -> np.ndarray:
         return np.array([r.split for r in self.tracks], dtype=object)
+
+    @property
+    def tags(self) -> list[tuple[str, ...]]:
+        """Each track's tag set (``()``: none), in track order."""
+        return [r.tags for r in self.tracks]
 
     def track(self, track_id: str) -> TrackRow:
         try:
