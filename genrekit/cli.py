@@ -318,6 +318,7 @@ def run_demo(args) -> int:
 # ------------------------------------------------------------------------------------ benchmark
 def add_benchmark(sub):
     from genrekit.cache.layout import DEFAULT_STORE
+    from genrekit.tags import DEFAULT_MIN_TAG_COUNT
 
     p = sub.add_parser(
         "benchmark", help="compare genre classifiers on a feature store with one shared split",
@@ -337,7 +338,8 @@ def add_benchmark(sub):
             "  group-kfold:K      stratified by label, grouped by artist (no artist in train and test)\n"
             "  predefined         the store's split column (train / validation / test)\n"
             "  holdout:FRACTION   one split with FRACTION of the tracks in test (grouped when artists are known)\n"
-            "  default: group-kfold:5 when the store knows artists, else kfold:5\n\n"
+            "  default: group-kfold:5 when the store knows artists, else kfold:5\n"
+            "  (--task tagging: the same protocols, stratified over every tag at once)\n\n"
             "examples:\n"
             "  genrekit benchmark --models svm,knn,rf\n"
             "  genrekit benchmark --split kfold:10 --param svm.C=10 --param rf.n_estimators=500\n"
@@ -347,6 +349,11 @@ def add_benchmark(sub):
                    help=f"feature store directory (default: {DEFAULT_STORE}; with --table: only when given)")
     p.add_argument("--models", default=None, metavar="LIST",
                    help="comma-separated model names, or 'all' (default: those marked * by `genrekit models`)")
+    p.add_argument("--task", default=None, metavar="TASK",
+                   help="genre (one label per track) or tagging (the tracks' tag sets, multi-label; ranked by "
+                        "macro PR-AUC) (default: genre when any track has a label, else tagging when tracks have tags)")
+    p.add_argument("--min-tag-count", type=_positive_int, default=DEFAULT_MIN_TAG_COUNT, metavar="N",
+                   help=f"--task tagging: drop tags on fewer than N tracks, and say which (default: {DEFAULT_MIN_TAG_COUNT})")
     p.add_argument("--split", default=None, metavar="SPEC",
                    help="kfold:K, group-kfold:K, predefined or holdout:FRACTION (default: see below)")
     p.add_argument("--seed", type=_seed, default=0, metavar="N",
@@ -379,8 +386,8 @@ def add_benchmark(sub):
 
 def run_benchmark(args) -> int:
     from genrekit.classifiers import available_models
-    from genrekit.pipeline.evaluation.metrics import leaderboard_table
     from genrekit.pipeline.evaluation.params import parse_params
+    from genrekit.pipeline.evaluation.tagging_metrics import any_leaderboard_table as leaderboard_table
     from genrekit.pipeline.evaluation.runner import run_benchmark as bench
 
     _name_list(args.models, "--models", available_models)
@@ -401,7 +408,8 @@ def run_benchmark(args) -> int:
                        tune=args.tune, out=args.out, save_models=args.save_models, workers=workers,
                        features=features, progress=not args.no_progress,
                        log=lambda line: print(line, file=sys.stderr), device=args.device,
-                       on_leaderboard=lambda rows: print(leaderboard_table(rows), flush=True))
+                       on_leaderboard=lambda rows: print(leaderboard_table(rows), flush=True), task=args.task,
+                       min_tag_count=args.min_tag_count)
     for name, path in result.artifacts.items():
         print(f"saved model {name}: {path}")
     print(f"report: {result.report_path}")

@@ -19,9 +19,14 @@ from collections.abc import Iterable
 #: Between the tags of a set written as text (a manifest cell, a shard, an export).
 TAG_SEPARATOR = ";"
 
+#: Tags on fewer tagged tracks than this are dropped by ``genrekit benchmark --task tagging``
+#: (``--min-tag-count``): with 5 folds a kept tag has about 2 positives per test fold, the fewest
+#: that make its per-fold ROC-AUC/PR-AUC mean something.
+DEFAULT_MIN_TAG_COUNT = 10
+
 _SPACES = re.compile(r"\s+")
 
-__all__ = ["TAG_SEPARATOR", "normalise_tag", "normalise_tags", "parse_tags", "tags_text"]
+__all__ = ["DEFAULT_MIN_TAG_COUNT", "TAG_SEPARATOR", "normalise_tag", "normalise_tags", "parse_tags", "tags_text"]
 
 
 def normalise_tag(value: str) -> str:

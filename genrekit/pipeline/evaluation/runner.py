@@ -45,6 +45,7 @@ from genrekit.pipeline.evaluation.jobs import INNER_FOLDS, TUNE_SCORING, jsonabl
 from genrekit.pipeline.evaluation.metrics import RANK_METRIC, leaderboard_table, rank, summarise_model
 
 from genrekit.pipeline.evaluation.run_folder import DEFAULT_RUNS, RunFolder
+from genrekit.pipeline.evaluation.tag_targets import DEFAULT_MIN_TAG_COUNT, choose_task
 from genrekit.roles import any_group_known, fill_groups
 
 #: The largest seed numpy's and scikit-learn's random states accept.
@@ -91,7 +92,8 @@ class BenchmarkResult:
 
     def table(self) -> str:
         """The leaderboard as a fixed-width text table."""
-        return leaderboard_table(self.leaderboard)
+        from genrekit.pipeline.evaluation.tagging_metrics import any_leaderboard_table
+        return any_leaderboard_table(self.leaderboard)
 
 
 
@@ -111,6 +113,8 @@ def run_benchmark(
     log=None,
     device: str | None = None,
     on_leaderboard=None,
+    task: str | None = None,
+    min_tag_count: int = DEFAULT_MIN_TAG_COUNT,
 ) -> BenchmarkResult:
     """Benchmark models on a feature store with one shared split.
 
@@ -159,6 +163,12 @@ def run_benchmark(
         :func:`~genrekit.pipeline.evaluation.metrics.leaderboard_table`) as soon as the folds are
         scored, before anything is written into ``out``: the result is shown even when the disk
         is full.
+    task : {"genre", "tagging"}, optional
+        None: ``genre`` when any track has a label, else ``tagging`` when tracks have tags
+        (:func:`~genrekit.pipeline.evaluation.tag_targets.choose_task`); ``tagging`` runs
+        :func:`~genrekit.pipeline.evaluation.tagging_runner.run_tagging` (multi-hot targets).
+    min_tag_count : int
+        Tagging: tags on fewer tracks are dropped (and reported).
 
     Returns
     -------
@@ -178,6 +188,11 @@ def run_benchmark(
     t_start = time.monotonic()
     seed = _check_run_args(seed, workers, device)
     source = open_source(store)
+    if choose_task(task, source) == "tagging":
+        from genrekit.pipeline.evaluation.tagging_runner import run_tagging
+        return run_tagging(source, models, split=split, seed=seed, params=params, tune=tune, out=out,
+                           save_models=save_models, workers=workers, features=features, progress=progress, log=log,
+                           device=device, on_leaderboard=on_leaderboard, min_tag_count=min_tag_count, t_start=t_start)
     plan = _plan_models(source, models, params, seed, save_models)
     RunFolder(out).check()  # an --out that cannot be used is refused now, before any work
     data = _labelled(source)
