@@ -499,6 +499,9 @@ def add_export(sub):
     p.add_argument("--features", default=None, metavar="LIST",
                    help="only the columns of these features (default: all in the store)")
     p.add_argument("--labels-only", action="store_true", help="only tracks that have a label")
+    p.add_argument("--tags", default=None, metavar="MODE",
+                   help="summary level: the tag sets as one 'tags' column (column), one 0/1 tag_<name> column per "
+                        "tag (multi-hot), or none (default: column when any track has tags, else none)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(run=run_export)
 
@@ -509,7 +512,7 @@ def run_export(args) -> int:
     _name_list(args.features, "--features", _feature_names)
     features = [f.strip() for f in args.features.split(",") if f.strip()] if args.features else None
     report = export_table(args.store, args.format, args.out, level=args.level, features=features,
-                          labels_only=args.labels_only, progress=not args.no_progress)
+                          labels_only=args.labels_only, progress=not args.no_progress, tags=args.tags)
     print(report.line())
     return 0
 
