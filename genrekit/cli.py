@@ -202,11 +202,8 @@ def add_extract(sub):
     src.add_argument("--fma-metadata", metavar="DIR", help="FMA metadata folder holding tracks.csv")
     p.add_argument("--fma-subset", choices=("small", "medium", "large", "full"), default=None,
                    help="with --fma-metadata: keep only this subset")
-    src.add_argument("--jamendo-split", metavar="PATH",
-                     help="MTG-Jamendo split file, prefix (data/splits/split-0/autotagging_genre) or folder; "
-                          "audio under AUDIO_DIR/<PATH column>")
-    p.add_argument("--jamendo-categories", metavar="LIST", default=None,
-                   help="with --jamendo-split: keep tags of these categories only (e.g. genre,instrument)")
+    src.add_argument("--jamendo-split", metavar="PATH", help="MTG-Jamendo split file, prefix or folder (audio: AUDIO_DIR/PATH)")
+    p.add_argument("--jamendo-categories", metavar="LIST", help="with --jamendo-split: keep these tag categories only")
     p.add_argument("--store", default=DEFAULT_STORE, metavar="PATH",
                    help="feature store directory")
     p.add_argument("--strict", action="store_true", help="exit with code 1 if any file failed")
@@ -233,9 +230,8 @@ def run_extract(args) -> int:
     if args.audio_dir is None and not args.manifest:
         raise ParameterError("the following arguments are required: AUDIO_DIR, the folder of audio files "
                              "(or --manifest CSV, whose paths are relative to the CSV) (see: genrekit extract --help)")
-    scan = load_source(args.audio_dir, manifest=args.manifest, fma_metadata=args.fma_metadata,
-                       subset=args.fma_subset, jamendo=args.jamendo_split,
-                       jamendo_categories=tuple(args.jamendo_categories.split(",")) if args.jamendo_categories else None)
+    scan = load_source(args.audio_dir, manifest=args.manifest, fma_metadata=args.fma_metadata, subset=args.fma_subset,
+                       jamendo=args.jamendo_split, jamendo_categories=args.jamendo_categories and tuple(args.jamendo_categories.split(",")) or None)
     if scan.missing and not args.manifest:  # a manifest's missing files are tracks: recorded failures
         print(f"note: {len(scan.missing)} listed files were not found (e.g. {scan.missing[0]})", file=sys.stderr)
     if scan.skipped:
@@ -338,8 +334,7 @@ def add_benchmark(sub):
             "  group-kfold:K      stratified by label, grouped by artist (no artist in train and test)\n"
             "  predefined         the store's split column (train / validation / test)\n"
             "  holdout:FRACTION   one split with FRACTION of the tracks in test (grouped when artists are known)\n"
-            "  default: group-kfold:5 when the store knows artists, else kfold:5\n"
-            "  (--task tagging: the same protocols, stratified over every tag at once)\n\n"
+            "  default: group-kfold:5 when the store knows artists, else kfold:5 (tagging: stratified over all tags)\n\n"
             "examples:\n"
             "  genrekit benchmark --models svm,knn,rf\n"
             "  genrekit benchmark --split kfold:10 --param svm.C=10 --param rf.n_estimators=500\n"
@@ -349,9 +344,8 @@ def add_benchmark(sub):
                    help=f"feature store directory (default: {DEFAULT_STORE}; with --table: only when given)")
     p.add_argument("--models", default=None, metavar="LIST",
                    help="comma-separated model names, or 'all' (default: those marked * by `genrekit models`)")
-    p.add_argument("--task", default=None, metavar="TASK",
-                   help="genre (one label per track) or tagging (the tracks' tag sets, multi-label; ranked by "
-                        "macro PR-AUC) (default: genre when any track has a label, else tagging when tracks have tags)")
+    p.add_argument("--task", metavar="TASK", help="genre (one label per track) or tagging (tag sets, ranked by macro "
+                   "PR-AUC) (default: genre when any track has a label, else tagging when tracks have tags)")
     p.add_argument("--min-tag-count", type=_positive_int, default=DEFAULT_MIN_TAG_COUNT, metavar="N",
                    help=f"--task tagging: drop tags on fewer than N tracks, and say which (default: {DEFAULT_MIN_TAG_COUNT})")
     p.add_argument("--split", default=None, metavar="SPEC",
@@ -499,9 +493,8 @@ def add_export(sub):
     p.add_argument("--features", default=None, metavar="LIST",
                    help="only the columns of these features (default: all in the store)")
     p.add_argument("--labels-only", action="store_true", help="only tracks that have a label")
-    p.add_argument("--tags", default=None, metavar="MODE",
-                   help="summary level: the tag sets as one 'tags' column (column), one 0/1 tag_<name> column per "
-                        "tag (multi-hot), or none (default: column when any track has tags, else none)")
+    p.add_argument("--tags", metavar="MODE", help="column (one 'tags' column), multi-hot (0/1 tag_<name> columns) or "
+                   "none (default: column when any track has tags)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(run=run_export)
 

@@ -435,6 +435,8 @@ def export_table(store, fmt: str | None = None, out=None, *, level: str = "summa
     if level == "frames" and fmt not in FRAME_FORMATS:
         raise ParameterError(f"--format {fmt} holds one row per track and cannot hold --level frames (one row per "
                              f"frame); use --format parquet (best for large stores) or --format csv")
+    if level == "frames" and tags not in (None, "none"):
+        raise ParameterError("--tags applies to --level summary (one row per track); drop it or export the summary")
     if fmt == "parquet":
         from genrekit.pipeline.tables.readers import require_pyarrow
 
@@ -475,9 +477,6 @@ def export_table(store, fmt: str | None = None, out=None, *, level: str = "summa
                     why = (f"{bad[0]} is a track-level feature (one value per track, in the summary export)"
                            if track_level else f"the store has no frame feature {bad[0]!r}")
                     raise ParameterError(f"{why}; frame features of this store: {', '.join(fs.frame_features)}")
-                if tags not in (None, "none"):
-                    raise ParameterError("--tags applies to --level summary (one row per track); drop it "
-                                         "or export the summary level")
                 names = frame_column_names(fs, feats)
                 if fmt == "csv":
                     n_rows = _frames_csv(tmp, fs, rows, feats, names, bar)
