@@ -3,9 +3,11 @@
 * Native multi-output where scikit-learn has it (:data:`NATIVE_MULTILABEL`: k-NN, random forest,
   extra trees fit one model on the multi-hot matrix: one forest, one neighbour search, not 50);
   an estimator with a true ``multilabel_native`` attribute (sigmoid outputs) is used as it is too.
+* ``mlp``: one network with a sigmoid output per tag and a BCE loss
+  (:class:`~genrekit.classifiers.tagging_mlp.SigmoidMLPTagger`, the registry mlp's hyper-parameters).
 * One-vs-rest (:class:`~sklearn.multiclass.OneVsRestClassifier`) for every other one (logreg,
-  linsvm, svm, hgb, gmm per tag): one binary copy of the registry pipeline per tag, each with its
-  own scaler fitted on the training fold.
+  linsvm, svm, hgb, gmm per tag, and for now the frame heads: one network per tag): one binary
+  copy of the registry model per tag, each with its own scaler fitted on the training fold.
 
 :func:`tag_scores` gives an ``(n_tracks, n_tags)`` matrix of probabilities whatever the model
 (decision values through a logistic where a model has no ``predict_proba``).
@@ -33,6 +35,10 @@ def _native(name: str, est) -> bool:
 
 def multilabel_model(name: str, est):
     """The registry estimator ``est`` (model ``name``) made to fit multi-hot targets."""
+    if name == "mlp":  # one network, a sigmoid per tag, BCE loss (not one network per tag)
+        from genrekit.classifiers.tagging_mlp import SigmoidMLPTagger
+
+        return SigmoidMLPTagger(est)
     if _native(name, est):
         return est
     from sklearn.multiclass import OneVsRestClassifier
