@@ -183,3 +183,36 @@ def test_jamendo_refusals_are_one_line(tmp_path):
         load_source(tmp_path / "data", jamendo=split / "autotagging_genre")
     with pytest.raises(ParameterError, match="pass only one"):
         load_source(audio, manifest=bad, jamendo=split)
+
+
+@pytest.mark.slow
+def test_extract_jamendo_end_to_end_keeps_tags_splits_and_reports_skips(tmp_path, capsys):
+    import soundfile as sf
+
+    from genrekit.cli import main
+    from tests.audio_helpers import tone
+
+    audio = tmp_path / "audio"
+    for rel, f in (("00/1.wav", 220), ("00/2.wav", 330), ("01/3.wav", 440)):
+        (audio / rel).parent.mkdir(parents=True, exist_ok=True)
+        sf.write(audio / rel, tone(f, 1.0), 22050)
+    split = tmp_path / "split-0"
+    split.mkdir()
+    (split / "autotagging-train.tsv").write_text(
+        _HEADER + "track_1\tartist_1\talbum_1\t00/1.wav\t1.0\tgenre---rock\tmood/theme---happy\n"
+        "track_2\tartist_2\talbum_2\t00/2.wav\t1.0\tinstrument---piano\n"
+        "track_9\tartist_9\talbum_9\t09/9.wav\t1.0\tgenre---pop\n"
+        "garbage\n")
+    (split / "autotagging-test.tsv").write_text(_HEADER + "track_3\tartist_3\talbum_3\t01/3.wav\t1.0\tgenre---Rock\n")
+    store = tmp_path / "store"
+    assert main(["extract", str(audio), "--jamendo-split", str(split), "--store", str(store), "--workers", "1",
+                 "--no-progress", "--features", "mfcc"]) == 0
+    err = capsys.readouterr().err
+    assert "1 listed files were not found (e.g. track_9)" in err
+    assert "skipped 1 malformed lines (first: autotagging-train.tsv line 5" in err
+    with FeatureStore(store) as fs:
+        assert [(r.id, r.tags, r.split, r.group) for r in fs.tracks] == [
+            ("track_1", ("genre---rock", "mood/theme---happy"), "train", "artist_1"),
+            ("track_2", ("instrument---piano",), "train", "artist_2"),
+            ("track_3", ("genre---rock",), "test", "artist_3")]
+        assert fs.tracks[0].meta["album"] == "album_1"
