@@ -205,6 +205,8 @@ def add_extract(sub):
                      help="ignore a CSV manifest lying in AUDIO_DIR (by default one that lists every audio file is used)")
     p.add_argument("--fma-subset", choices=("small", "medium", "large", "full"), default=None,
                    help="with --fma-metadata: keep only this subset")
+    src.add_argument("--jamendo-split", metavar="PATH", help="MTG-Jamendo split file, prefix or folder (audio: AUDIO_DIR/PATH)")
+    p.add_argument("--jamendo-categories", metavar="LIST", help="with --jamendo-split: keep these tag categories only")
     p.add_argument("--store", default=DEFAULT_STORE, metavar="PATH",
                    help="feature store directory")
     p.add_argument("--strict", action="store_true", help="exit with code 1 if any file failed")
@@ -233,14 +235,16 @@ def run_extract(args) -> int:
     if args.audio_dir is None and not args.manifest:
         raise ParameterError("the following arguments are required: AUDIO_DIR, the folder of audio files "
                              "(or --manifest CSV, whose paths are relative to the CSV) (see: genrekit extract --help)")
-    scan = load_source(args.audio_dir, manifest=args.manifest, fma_metadata=args.fma_metadata,
-                       subset=args.fma_subset, find_manifest=not args.no_manifest)
+    scan = load_source(args.audio_dir, manifest=args.manifest, fma_metadata=args.fma_metadata, subset=args.fma_subset,
+                       find_manifest=not args.no_manifest, jamendo=args.jamendo_split,
+                       jamendo_categories=args.jamendo_categories and tuple(args.jamendo_categories.split(",")) or None)
     for note in scan.notes:
         print(f"note: {note}", file=sys.stderr)
     if scan.missing and not args.manifest:  # a manifest's missing files are tracks: recorded failures
         print(f"note: {len(scan.missing)} listed files were not found (e.g. {scan.missing[0]})", file=sys.stderr)
     if scan.skipped:
-        print(f"note: skipped {len(scan.skipped)} non-audio files", file=sys.stderr)
+        what = f"malformed lines (first: {scan.skipped[0]})" if args.jamendo_split else "non-audio files"
+        print(f"note: skipped {len(scan.skipped)} {what}", file=sys.stderr)
     install_sigterm_as_interrupt()
     keep_freed_memory()  # this process only extracts from here on
     report = extract(scan.tracks, args.store, config, workers=args.workers, shard_size=args.shard_size,
@@ -319,6 +323,7 @@ def run_demo(args) -> int:
 # ------------------------------------------------------------------------------------ benchmark
 def add_benchmark(sub):
     from genrekit.cache.layout import DEFAULT_STORE
+    from genrekit.tags import DEFAULT_MIN_TAG_COUNT
 
     p = sub.add_parser(
         "benchmark", help="compare genre classifiers on a feature store with one shared split",
@@ -338,7 +343,7 @@ def add_benchmark(sub):
             "  group-kfold:K      stratified by label, grouped by artist (no artist in train and test)\n"
             "  predefined         the store's split column (train / validation / test)\n"
             "  holdout:FRACTION   one split with FRACTION of the tracks in test (grouped when artists are known)\n"
-            "  default: group-kfold:5 when the store knows artists, else kfold:5\n\n"
+            "  default: group-kfold:5 when the store knows artists, else kfold:5 (tagging: stratified over all tags)\n\n"
             "examples:\n"
             "  genrekit benchmark --models svm,knn,rf\n"
             "  genrekit benchmark --split kfold:10 --param svm.C=10 --param rf.n_estimators=500\n"
@@ -348,6 +353,10 @@ def add_benchmark(sub):
                    help=f"feature store directory (default: {DEFAULT_STORE}; with --table: only when given)")
     p.add_argument("--models", default=None, metavar="LIST",
                    help="comma-separated model names, or 'all' (default: those marked * by `genrekit models`)")
+    p.add_argument("--task", metavar="TASK", help="genre (one label per track) or tagging (tag sets, ranked by macro "
+                   "PR-AUC) (default: genre when any track has a label, else tagging when tracks have tags)")
+    p.add_argument("--min-tag-count", type=_positive_int, default=DEFAULT_MIN_TAG_COUNT, metavar="N",
+                   help=f"--task tagging: drop tags on fewer than N tracks, and say which (default: {DEFAULT_MIN_TAG_COUNT})")
     p.add_argument("--split", default=None, metavar="SPEC",
                    help="kfold:K, group-kfold:K, predefined or holdout:FRACTION (default: see below)")
     p.add_argument("--seed", type=_seed, default=0, metavar="N",
@@ -382,8 +391,8 @@ def add_benchmark(sub):
 
 def run_benchmark(args) -> int:
     from genrekit.classifiers import available_models
-    from genrekit.pipeline.evaluation.metrics import leaderboard_table
     from genrekit.pipeline.evaluation.params import parse_params
+    from genrekit.pipeline.evaluation.tagging_metrics import any_leaderboard_table as leaderboard_table
     from genrekit.pipeline.evaluation.runner import run_benchmark as bench
 
     _name_list(args.models, "--models", available_models)
@@ -404,7 +413,8 @@ def run_benchmark(args) -> int:
                        tune=args.tune, out=args.out, save_models=args.save_models, workers=workers,
                        features=features, progress=not args.no_progress,
                        log=lambda line: print(line, file=sys.stderr), device=args.device,
-                       on_leaderboard=lambda rows: print(leaderboard_table(rows), flush=True), ablation=args.ablation)
+                       on_leaderboard=lambda rows: print(leaderboard_table(rows), flush=True), ablation=args.ablation,
+                       task=args.task, min_tag_count=args.min_tag_count)
     for name, path in result.artifacts.items():
         print(f"saved model {name}: {path}")
     print(f"report: {result.report_path}")
@@ -495,6 +505,8 @@ def add_export(sub):
     p.add_argument("--features", default=None, metavar="LIST",
                    help="only the columns of these features (default: all in the store)")
     p.add_argument("--labels-only", action="store_true", help="only tracks that have a label")
+    p.add_argument("--tags", metavar="MODE", help="column (one 'tags' column), multi-hot (0/1 tag_<name> columns) or "
+                   "none (default: column when any track has tags)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(run=run_export)
 
@@ -505,7 +517,7 @@ def run_export(args) -> int:
     _name_list(args.features, "--features", _feature_names)
     features = [f.strip() for f in args.features.split(",") if f.strip()] if args.features else None
     report = export_table(args.store, args.format, args.out, level=args.level, features=features,
-                          labels_only=args.labels_only, progress=not args.no_progress)
+                          labels_only=args.labels_only, progress=not args.no_progress, tags=args.tags)
     print(report.line())
     return 0
 

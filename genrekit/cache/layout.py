@@ -18,7 +18,8 @@ Each shard::
     tracks/<field>          (n,) one dataset per field: id, path, label, group, split,
                             content_hash, meta_json (UTF-8 strings; "" = none), duration (f8, s),
                             sample_rate (i8, the file's own), file_size (i8), file_mtime_ns (i8),
-                            n_frames (i8)
+                            n_frames (i8); tags (str: the track's tag set joined by ";",
+                            "" = none; shards written before tags existed lack it: no tags)
     frames/offsets          (n+1,) int64: track i's frames are rows offsets[i]:offsets[i+1]
     frames/<feature>        (total_frames, dim) float32, chunked, LZF+shuffle (h5py built-in)
     track_features/<feat>   (n, dim) float32 (e.g. tempo)
@@ -49,12 +50,14 @@ SHARD_SUFFIX = ".h5"
 
 TRACK_STR_FIELDS = ("id", "path", "label", "group", "split", "content_hash", "meta_json")
 TRACK_INT_FIELDS = ("sample_rate", "file_size", "file_mtime_ns", "n_frames")
+#: Track fields a shard may lack (written before the field existed): read as "" when absent.
+TRACK_OPTIONAL_STR_FIELDS = ("tags",)
 FAILURE_STR_FIELDS = ("id", "path", "content_hash", "error_type", "message")
 FAILURE_INT_FIELDS = ("file_size", "file_mtime_ns")
 
 __all__ = ["SCHEMA_VERSION", "INDEX_NAME", "JOURNAL_NAME", "METADATA_NAME", "LOCK_NAME", "SHARD_PREFIX",
-           "SHARD_SUFFIX", "TMP_SUFFIX",
-           "TRACK_STR_FIELDS", "TRACK_INT_FIELDS", "FAILURE_STR_FIELDS", "FAILURE_INT_FIELDS",
+           "SHARD_SUFFIX", "TMP_SUFFIX", "TRACK_STR_FIELDS", "TRACK_OPTIONAL_STR_FIELDS", "TRACK_INT_FIELDS",
+           "FAILURE_STR_FIELDS", "FAILURE_INT_FIELDS",
            "TrackRow", "FailureRow"]
 
 
@@ -76,6 +79,7 @@ class TrackRow:
     meta: dict = field(default_factory=dict, compare=False, hash=False)
     shard: str = ""
     row: int = -1
+    tags: tuple[str, ...] = ()  # normalised tag set (genrekit.tags); () = none
 
 
 @dataclass(frozen=True)

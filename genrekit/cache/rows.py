@@ -29,16 +29,22 @@ from genrekit.cache.layout import (
     FAILURE_INT_FIELDS,
     FAILURE_STR_FIELDS,
     TRACK_INT_FIELDS,
+    TRACK_OPTIONAL_STR_FIELDS,
     TRACK_STR_FIELDS,
     FailureRow,
     TrackRow,
 )
 from genrekit.files import tmp_name
+from genrekit.tags import parse_tags
 
 ROWS_PREFIX = "rows-"
 #: Version of this file's layout (a different one is rebuilt, never read).
-ROWS_VERSION = 1
+ROWS_VERSION = 2
 _FLOAT_FIELDS = ("duration",)
+#: Every text column of a track: the required ones and those older shards may lack ("" when absent).
+_TRACK_TEXT = (*TRACK_STR_FIELDS, *TRACK_OPTIONAL_STR_FIELDS)
+#: Text columns whose field is not a plain string: column text -> field value.
+_PARSED = {"tags": parse_tags}
 
 
 def rows_path(store: Path, config_hash: str) -> Path:
@@ -50,6 +56,8 @@ def shard_columns(f) -> tuple[dict, dict]:
     """``(tracks, failures)`` columns of an open shard: text as lists of str, numbers as arrays."""
     g, fg = f["tracks"], f["failures"]
     tracks = {k: list(g[k].asstr()[:]) for k in TRACK_STR_FIELDS}
+    n = len(tracks["id"])
+    tracks.update({k: list(g[k].asstr()[:]) if k in g else [""] * n for k in TRACK_OPTIONAL_STR_FIELDS})
     tracks.update({k: g[k][:] for k in (*_FLOAT_FIELDS, *TRACK_INT_FIELDS)})
     fails = {k: list(fg[k].asstr()[:]) for k in FAILURE_STR_FIELDS}
     fails.update({k: fg[k][:] for k in FAILURE_INT_FIELDS})
@@ -59,6 +67,8 @@ def shard_columns(f) -> tuple[dict, dict]:
 def _converter(f: dataclasses.Field, columns: dict):
     """(column name, value -> field value) feeding TrackRow/FailureRow field ``f``, or None."""
     optional = "None" in str(f.type)
+    if f.name in columns and f.name in _PARSED:
+        return f.name, _PARSED[f.name]
     if f.name in columns and f.name in (*TRACK_STR_FIELDS, *FAILURE_STR_FIELDS):
         return f.name, ((lambda v: v or None) if optional else str)
     if f"{f.name}_json" in columns:  # meta <- meta_json ("" = the field's default)
@@ -94,7 +104,7 @@ def empty_columns() -> tuple[dict, dict]:
     def cols(strs, nums):
         return {**{k: [] for k in strs}, **{k: np.zeros(0, np.int64) for k in (*nums, "_shard", "_row")}}
 
-    return cols(TRACK_STR_FIELDS, (*_FLOAT_FIELDS, *TRACK_INT_FIELDS)), cols(FAILURE_STR_FIELDS, FAILURE_INT_FIELDS)
+    return cols(_TRACK_TEXT, (*_FLOAT_FIELDS, *TRACK_INT_FIELDS)), cols(FAILURE_STR_FIELDS, FAILURE_INT_FIELDS)
 
 
 # ------------------------------------------------------------------------------------ the file
@@ -129,7 +139,7 @@ def read(path: Path):
                 return None
             shards = _unblob(f["shards"], int(f.attrs["n_shards"]))
             out = [f["stamps"][:]]
-            for group, strs, nums in (("tracks", TRACK_STR_FIELDS, (*_FLOAT_FIELDS, *TRACK_INT_FIELDS)),
+            for group, strs, nums in (("tracks", _TRACK_TEXT, (*_FLOAT_FIELDS, *TRACK_INT_FIELDS)),
                                       ("failures", FAILURE_STR_FIELDS, FAILURE_INT_FIELDS)):
                 g = f[group]
                 n = int(g.attrs["n"])
@@ -155,7 +165,7 @@ def write(path: Path, shards: list[str], stamps, tracks: dict, fails: dict, summ
             f.attrs["n_shards"] = len(shards)
             f.create_dataset("shards", data=_blob(shards))
             f.create_dataset("stamps", data=np.asarray(stamps, np.int64).reshape(-1, 2))
-            for group, cols, strs in (("tracks", tracks, TRACK_STR_FIELDS), ("failures", fails, FAILURE_STR_FIELDS)):
+            for group, cols, strs in (("tracks", tracks, _TRACK_TEXT), ("failures", fails, FAILURE_STR_FIELDS)):
                 g = f.create_group(group)
                 g.attrs["n"] = len(cols["_row"])
                 for k, v in cols.items():

@@ -19,12 +19,14 @@ from genrekit.cache.layout import (
     SHARD_SUFFIX,
     TMP_SUFFIX,
     TRACK_INT_FIELDS,
+    TRACK_OPTIONAL_STR_FIELDS,
     TRACK_STR_FIELDS,
     FailureRow,
     TrackRow,
 )
 from genrekit.errors import StoreError
 from genrekit.files import file_sha256, fsync_dir, fsync_file
+from genrekit.tags import tags_text
 
 _STR = None  # h5py string dtype, created lazily
 
@@ -114,7 +116,7 @@ class ShardWriter:
         f.attrs["created_unix"] = time.time()
         s = _str_dtype()
         g = f.create_group("tracks")
-        for k in TRACK_STR_FIELDS:
+        for k in (*TRACK_STR_FIELDS, *TRACK_OPTIONAL_STR_FIELDS):
             ds[f"tracks/{k}"] = g.create_dataset(k, (0,), dtype=s, maxshape=(None,), chunks=(256,))
         ds["tracks/duration"] = g.create_dataset("duration", (0,), dtype="f8", maxshape=(None,), chunks=(256,))
         for k in TRACK_INT_FIELDS:
@@ -170,9 +172,10 @@ class ShardWriter:
             "id": row.id, "path": row.path, "label": row.label or "", "group": row.group or "",
             "split": row.split or "", "content_hash": row.content_hash,
             "meta_json": json.dumps(row.meta, sort_keys=True) if row.meta else "",
+            "tags": tags_text(row.tags),
         }
         item = (
-            {k: _text(values[k]) for k in TRACK_STR_FIELDS},
+            {k: _text(values[k]) for k in (*TRACK_STR_FIELDS, *TRACK_OPTIONAL_STR_FIELDS)},
             row,
             {k: np.asarray(frames[k], dtype=np.float32) for k in self.frame_dims},
             {k: np.asarray(track_features[k], np.float32).reshape(1, d) for k, d in self.track_dims.items()},
@@ -193,7 +196,7 @@ class ShardWriter:
             return
         ds = self._ds
         items, self._pending, self._pending_bytes = self._pending, [], 0
-        for k in TRACK_STR_FIELDS:
+        for k in (*TRACK_STR_FIELDS, *TRACK_OPTIONAL_STR_FIELDS):
             self._append(ds[f"tracks/{k}"], [it[0][k] for it in items])
         self._append(ds["tracks/duration"], np.array([it[1].duration for it in items], np.float64))
         for k in TRACK_INT_FIELDS:

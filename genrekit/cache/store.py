@@ -225,6 +225,11 @@ class FeatureStore:
     def splits(self) -> np.ndarray:
         return np.array([r.split for r in self.tracks], dtype=object)
 
+    @property
+    def tags(self) -> list[tuple[str, ...]]:
+        """Each track's tag set (``()``: none), in track order."""
+        return [r.tags for r in self.tracks]
+
     def track(self, track_id: str) -> TrackRow:
         try:
             return self._by_id[track_id]

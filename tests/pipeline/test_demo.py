@@ -22,6 +22,9 @@ def test_demo_generates_extracts_and_reports(tmp_path):
     bench = res["benchmark"]
     assert bench.report_path.exists() and "logreg" in text and "knn" in text
     assert str(bench.report_path) in text
+    tagging = res["tagging"]   # the tagging leaderboard on the clips' tags
+    assert tagging.results["task"] == "tagging" and "macro PR-AUC" in text and "drums" in tagging.results["tags"]
+    assert tagging.out_dir == bench.out_dir / "tagging" and tagging.leaderboard[0]["roc_auc_macro_mean"] > 0.5
     # a second demo reuses the data set and the store
     lines.clear()
     run_demo(tmp_path, workers=1, progress=False, out=lines.append, dataset=small, models=("logreg",),

@@ -168,7 +168,7 @@ _SMALL = {"genres": ("rock", "jazz"), "artists_per_genre": 2, "clips_per_artist"
 def _read_rows(manifest) -> list[dict[str, str]]:
     with open(manifest, encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle)
-        assert reader.fieldnames == ["path", "label", "artist"]
+        assert reader.fieldnames == ["path", "label", "artist", "tags"]
         return list(reader)
 
 
@@ -232,7 +232,7 @@ def test_make_dataset_formats_are_readable(tmp_path, fmt: str) -> None:
                             clips_per_artist=1, duration=0.5, fmt=fmt)
     (row,) = _read_rows(manifest)
     assert row == {"path": f"techno/techno_a0_0.{fmt}", "label": "techno",
-                   "artist": "techno-artist-0"}
+                   "artist": "techno-artist-0", "tags": "bass;dark;drums;fast"}
     audio, rate = sf.read(str(tmp_path / row["path"]), dtype="float32")
     assert rate == SR and audio.ndim == 1 and audio.size > 0.4 * SR
 
@@ -263,3 +263,19 @@ def test_make_dataset_rejects_bad_parameters(tmp_path, kwargs: dict) -> None:
     with pytest.raises(ParameterError):
         make_dataset(tmp_path, **(_SMALL | kwargs))
     assert not (tmp_path / "manifest.csv").exists()
+
+
+def test_clip_tags_overlap_genres_and_old_manifests_gain_tags(tmp_path) -> None:
+    from genrekit.pipeline.datasets.synth.tags import clip_tags
+
+    assert clip_tags("techno", 0) == ("bass", "dark", "drums", "fast")
+    assert "distorted" in clip_tags("rock", 0) and "swing" in clip_tags("jazz", 0)
+    fast = {g for g in ("rock", "techno", "jazz") if "fast" in clip_tags(g, 1) + clip_tags(g, 0)}
+    assert len(fast) >= 2   # a tag shared by genres
+    manifest = make_dataset(tmp_path, fmt="wav", **_SMALL)
+    lines = manifest.read_text().splitlines()
+    manifest.write_text("\n".join(",".join(line.split(",")[:3]) for line in lines) + "\n")  # before tags
+    mtime = (tmp_path / "rock" / "rock_a0_0.wav").stat().st_mtime_ns
+    make_dataset(tmp_path, fmt="wav", **_SMALL)
+    assert manifest.read_text().splitlines() == lines   # tags back, no clip rendered again
+    assert (tmp_path / "rock" / "rock_a0_0.wav").stat().st_mtime_ns == mtime

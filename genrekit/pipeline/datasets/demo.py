@@ -20,17 +20,21 @@ def default_cache_dir() -> Path:
 
 #: Models the demo compares: classic baselines and CPU-sized neural heads (when registered).
 DEMO_MODELS = ("svm", "knn", "gmm", "rf", "logreg", "mlp", "cnn1d")
+#: Models of the demo's tagging benchmark (the clips' layers, tempo class and mood as tags).
+DEMO_TAG_MODELS = ("logreg", "knn", "rf")
 
 
 def run_demo(cache_dir=None, *, workers=None, progress=True, out=print, dataset: dict | None = None,
-             models=DEMO_MODELS, runs_dir=None) -> dict:
+             models=DEMO_MODELS, runs_dir=None, tag_models=DEMO_TAG_MODELS) -> dict:
     """Generate the demo data set (once), extract it (resumably), benchmark, and report.
 
     ``dataset`` overrides :func:`~genrekit.pipeline.datasets.synth.make_dataset` arguments (tests use a
     smaller set). Audio, store and runs all live under ``cache_dir/demo`` (``cache_dir`` defaults to
     :func:`default_cache_dir`). The benchmark uses an artist-grouped 5-fold split and writes its
     report under ``runs_dir/demo-<timestamp>``; ``runs_dir`` defaults to ``cache_dir/demo/runs``.
-    Returns a dict with the paths and both reports.
+    Then ``tag_models`` (none: skipped) run the tagging benchmark on the clips' tags (layers, tempo
+    class, mood; :mod:`~genrekit.pipeline.datasets.synth.tags`) into ``<that run>/tagging``.
+    Returns a dict with the paths and the reports (``tagging``: None when skipped).
     """
     from genrekit.pipeline.extraction.run import extract
     from genrekit.cache.describe import describe_store
@@ -69,6 +73,28 @@ def run_demo(cache_dir=None, *, workers=None, progress=True, out=print, dataset:
     out(bench.table())
     out("")
     out(f"report: {bench.report_path}")
+    tagging = _tagging(store, tag_models, bench.out_dir / "tagging", workers, progress, len(scan.tracks), out)
     out(f"done in {time.monotonic() - t0:.0f} s")
     return {"audio_dir": audio_dir, "manifest": manifest, "store": store, "extract": report,
-            "benchmark": bench}
+            "benchmark": bench, "tagging": tagging}
+
+
+def _tagging(store, models, run_dir, workers, progress, n_tracks, out):
+    """The demo's tagging benchmark (a smaller data set keeps rarer tags)."""
+    from genrekit.classifiers.registry import available_models
+    from genrekit.pipeline.evaluation.runner import run_benchmark
+    from genrekit.tags import DEFAULT_MIN_TAG_COUNT
+
+    names = [m for m in models if m in available_models()]
+    if not names:
+        return None
+    out("")
+    out(f"[+] tagging: {', '.join(names)} on the clips' tags (layers, tempo class, mood), artist-grouped folds")
+    bench = run_benchmark(store, names, task="tagging", split="group-kfold:5", seed=0, out=run_dir, workers=workers,
+                          min_tag_count=min(DEFAULT_MIN_TAG_COUNT, max(2, n_tracks // 10)), progress=progress,
+                          log=lambda m: out("      " + m))
+    out("")
+    out(bench.table())
+    out("")
+    out(f"tagging report: {bench.report_path}")
+    return bench

@@ -110,6 +110,10 @@ def run_job(job: dict) -> dict:
     it for saving (``kind="refit"``). Never raises: an error is returned as text."""
     from threadpoolctl import threadpool_limits
 
+    if job.get("task") == "tagging":  # multi-hot targets: their own fit, thresholds and scores
+        from genrekit.pipeline.evaluation.tag_jobs import run_tag_job
+        return run_tag_job(job)
+
     res = {"kind": job["kind"], "model": job["model"], "fold": job.get("fold"), "error": None,
            "warnings": []}
     X, y, groups = job["X"], job["y"], job.get("groups")

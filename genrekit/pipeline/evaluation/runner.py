@@ -48,6 +48,7 @@ from genrekit.pipeline.evaluation.report.tables import untrained_labels
 
 from genrekit.pipeline.evaluation.run_folder import DEFAULT_RUNS, RunFolder
 from genrekit.pipeline.evaluation.uncertainty import add_pooled, uncertainty_doc
+from genrekit.pipeline.evaluation.tag_targets import DEFAULT_MIN_TAG_COUNT, choose_task
 from genrekit.roles import any_group_known, fill_groups
 
 #: The largest seed numpy's and scikit-learn's random states accept.
@@ -94,7 +95,8 @@ class BenchmarkResult:
 
     def table(self) -> str:
         """The leaderboard as a fixed-width text table."""
-        return leaderboard_table(self.leaderboard)
+        from genrekit.pipeline.evaluation.tagging_metrics import any_leaderboard_table
+        return any_leaderboard_table(self.leaderboard)
 
 
 
@@ -115,6 +117,8 @@ def run_benchmark(
     device: str | None = None,
     on_leaderboard=None,
     ablation: bool = False,
+    task: str | None = None,
+    min_tag_count: int = DEFAULT_MIN_TAG_COUNT,
 ) -> BenchmarkResult:
     """Benchmark models on a feature store with one shared split.
 
@@ -168,6 +172,12 @@ def run_benchmark(
         Also run every summary model on each feature (of ``features``, default all) alone, on
         the same folds: ``svm[block=mfcc]``, ``svm[block=chroma]``, … next to ``svm``
         (:mod:`~genrekit.pipeline.evaluation.ablation`).
+    task : {"genre", "tagging"}, optional
+        None: ``genre`` when any track has a label, else ``tagging`` when tracks have tags
+        (:func:`~genrekit.pipeline.evaluation.tag_targets.choose_task`); ``tagging`` runs
+        :func:`~genrekit.pipeline.evaluation.tagging_runner.run_tagging` (multi-hot targets).
+    min_tag_count : int
+        Tagging: tags on fewer tracks are dropped (and reported).
 
     Returns
     -------
@@ -187,6 +197,11 @@ def run_benchmark(
     t_start = time.monotonic()
     seed = _check_run_args(seed, workers, device)
     source = open_source(store)
+    if choose_task(task, source) == "tagging":
+        from genrekit.pipeline.evaluation.tagging_runner import run_tagging
+        return run_tagging(source, models, split=split, seed=seed, params=params, tune=tune, out=out,
+                           save_models=save_models, workers=workers, features=features, progress=progress, log=log,
+                           device=device, on_leaderboard=on_leaderboard, min_tag_count=min_tag_count, t_start=t_start)
     if ablation:
         from genrekit.pipeline.evaluation.ablation import FeatureAblation
 

@@ -32,7 +32,7 @@ def _task(track: Track, known: TrackRow | FailureRow | None, st: os.stat_result 
     st = st or os.stat(path)
     return {
         "id": track.id, "path": path, "label": track.label, "group": track.group,
-        "split": track.split, "meta": dict(track.meta), "file_size": st.st_size,
+        "split": track.split, "meta": dict(track.meta), "tags": tuple(track.tags), "file_size": st.st_size,
         "file_mtime_ns": st.st_mtime_ns,
         "known_hash": known.content_hash if isinstance(known, TrackRow) else None,
     }

@@ -24,6 +24,9 @@ class Track:
         A predefined split (``train``, ``validation``, ``test``) when the source has one.
     meta : dict
         Any extra metadata columns of the source (strings).
+    tags : tuple of str
+        The track's tag set for multi-label tagging, normalised by
+        :func:`genrekit.tags.normalise_tags` (sorted, no duplicates); ``()`` when it has none.
     """
 
     id: str
@@ -32,3 +35,4 @@ class Track:
     group: str | None = None
     split: str | None = None
     meta: dict = field(default_factory=dict, compare=False, hash=False)
+    tags: tuple[str, ...] = ()

@@ -159,7 +159,7 @@ def write_result(res: dict, get_writer: Callable[[], ShardWriter]) -> TrackRow |
         split=task["split"], content_hash=res["content_hash"],
         duration=res["duration"], sample_rate=res["sample_rate"],
         file_size=task["file_size"], file_mtime_ns=task["file_mtime_ns"],
-        n_frames=res["n_frames"], meta=task["meta"])
+        n_frames=res["n_frames"], meta=task["meta"], tags=tuple(task.get("tags", ())))
     get_writer().add_track(row, res["frames"], res["track_features"], res["summary"], res.get("fingerprint"))
     return row
 

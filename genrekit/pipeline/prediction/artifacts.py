@@ -12,6 +12,7 @@ be recognised and checked *before* a single byte of pickle is read::
     LENGTH        4 bytes  big-endian length of MANIFEST (at most 1 MiB)
     MANIFEST     JSON (UTF-8): format, format_version, genrekit_version, model, classes, input,
                  columns, frame_features, config_json, params, trained_on, saved_unix, key_id,
+                 task ("genre" when absent), thresholds (tagging: one per tag),
                  payload {encoding: "joblib", size, sha256}
     PAYLOAD      the estimator, ``joblib.dump(..., compress=3)``
 
@@ -103,6 +104,10 @@ class ModelArtifact:
     genrekit_version : str
     trained_on : dict
         Provenance: store path, config hash, number of tracks, split, seed, time.
+    task : {"genre", "tagging"}
+        ``tagging``: ``classes`` are tags and the estimator gives one probability per tag.
+    thresholds : list of float or None
+        Tagging: each tag's decision threshold (chosen on the training tracks only).
     """
 
     model: str
@@ -115,6 +120,8 @@ class ModelArtifact:
     params: dict = field(default_factory=dict)
     genrekit_version: str = __version__
     trained_on: dict = field(default_factory=dict)
+    task: str = "genre"
+    thresholds: list | None = None
 
     @property
     def config(self):
@@ -131,7 +138,8 @@ class ModelArtifact:
             "columns": None if self.columns is None else list(self.columns),
             "frame_features": None if self.frame_features is None else list(self.frame_features),
             "config_json": self.config_json, "params": dict(self.params), "trained_on": dict(self.trained_on),
-            "saved_unix": time.time(),
+            "saved_unix": time.time(), "task": self.task,
+            "thresholds": None if self.thresholds is None else [float(t) for t in self.thresholds],
         }
 
 
@@ -432,4 +440,5 @@ def load_artifact(path, *, trust: bool = False) -> ModelArtifact:
         model=manifest["model"], estimator=estimator, config_json=manifest["config_json"],
         classes=list(manifest["classes"]), input=manifest.get("input", "summary"),
         columns=manifest.get("columns"), frame_features=manifest.get("frame_features"),
-        params=manifest.get("params") or {}, genrekit_version=saved, trained_on=manifest.get("trained_on") or {})
+        params=manifest.get("params") or {}, genrekit_version=saved, trained_on=manifest.get("trained_on") or {},
+        task=manifest.get("task", "genre"), thresholds=manifest.get("thresholds"))

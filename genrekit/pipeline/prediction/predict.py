@@ -183,6 +183,23 @@ def _top(p: np.ndarray, classes, k: int) -> list[tuple[str, float]]:
     return [(classes[i], float(p[i])) for i in order]
 
 
+def _scores(art, X) -> np.ndarray:
+    """Genre artifacts: class probabilities; tagging artifacts: one probability per tag."""
+    if art.task == "tagging":
+        from genrekit.pipeline.evaluation.tag_models import tag_scores
+
+        return tag_scores(art.estimator, X, len(art.classes))
+    return _probabilities(art.estimator, X, len(art.classes))
+
+
+def _pick(art, p: np.ndarray, k: int) -> list[tuple[str, float]]:
+    """The top ``k`` genres; for a tagging artifact every tag at or above its threshold, most probable first."""
+    if art.task != "tagging":
+        return _top(p, art.classes, k)
+    above = [i for i in np.argsort(-p, kind="stable") if p[i] >= art.thresholds[i]]
+    return [(art.classes[i], float(p[i])) for i in above]
+
+
 def predict(artifact, paths, *, top_k: int = 3, segments: float | None = None, workers: int | None = 1,
             progress: bool = False, device: str | None = None, trust: bool = False):
     """Predict the genres of audio files with a saved model.
@@ -195,7 +212,8 @@ def predict(artifact, paths, *, top_k: int = 3, segments: float | None = None, w
     paths : iterable of path-like
         Audio files and/or folders (searched recursively for audio).
     top_k : int
-        How many labels to give per file (and per segment).
+        How many labels to give per file (and per segment); a tagging model (``benchmark --task
+        tagging --save-models``) gives every tag at or above its threshold instead, with its probability.
     segments : float, optional
         Also predict every ``segments`` seconds (a timeline).
     workers : int, optional
@@ -262,15 +280,15 @@ def predict(artifact, paths, *, top_k: int = 3, segments: float | None = None, w
                 yield Prediction(path=res["path"], error=res["error"])
                 continue
             try:
-                p = _probabilities(art.estimator, res["X"], len(art.classes))[0]
+                p = _scores(art, res["X"])[0]
                 spread.add(p)
-                pred = Prediction(path=res["path"], top=_top(p, art.classes, k), duration=res["duration"])
+                pred = Prediction(path=res["path"], top=_pick(art, p, k), duration=res["duration"])
                 if res["segments"]:
                     seg_X = [s[2] for s in res["segments"]]
                     X = [x[0] for x in seg_X] if art.input == "frames" else np.vstack(seg_X)
-                    P = _probabilities(art.estimator, X, len(art.classes))
+                    P = _scores(art, X)
                     spread.add(P)
-                    pred.segments = [Segment(a, b, _top(P[i], art.classes, k))
+                    pred.segments = [Segment(a, b, _pick(art, P[i], k))
                                      for i, (a, b, _) in enumerate(res["segments"])]
             except Exception as e:  # a model that cannot score this file: report, go on
                 pred = Prediction(path=res["path"], error=f"{type(e).__name__}: {e}")
@@ -290,10 +308,12 @@ def format_prediction(p: Prediction) -> str:
     """Human-readable lines for one file: top-k, then the timeline if there is one."""
     if not p.ok:
         return f"{p.path}: error: {p.error}"
-    lines = [f"{p.path}  " + "  ".join(f"{lab} {prob:.2f}" for lab, prob in p.top)]
+    def shown(top):  # a tagging model may find no tag above its threshold
+        return "  ".join(f"{lab} {prob:.2f}" for lab, prob in top) if top else "(no tag above its threshold)"
+
+    lines = [f"{p.path}  " + shown(p.top)]
     for s in p.segments:
-        lines.append(f"    {_clock(s.start):>7}-{_clock(s.end):<7} "
-                     + "  ".join(f"{lab} {prob:.2f}" for lab, prob in s.top))
+        lines.append(f"    {_clock(s.start):>7}-{_clock(s.end):<7} " + shown(s.top))
     return "\n".join(lines)
 
 

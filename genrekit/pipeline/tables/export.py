@@ -5,6 +5,8 @@ Every column is named and every row carries its track's metadata:
 ``--level summary`` (one row per track)
     ``id, path, label, group, split`` then the summary columns in the store's order
     (``mfcc_03_mean``, ``chroma_07_std``, ``tempo``, …). ARFF puts ``label`` last, as Weka's class.
+    A store with tags adds ``tags`` (the set, ``;``-joined) after ``split``, or with ``--tags
+    multi-hot`` one 0/1 ``tag_<name>`` column per tag (:mod:`~genrekit.pipeline.tables.tag_columns`).
 ``--level frames`` (one row per frame, long form; CSV and Parquet only)
     ``id, label, group, split, frame, time`` then one column per feature dimension
     (``mfcc_00`` … ``mfcc_19``, ``chroma_00`` …; a one-dimensional feature keeps its name,
@@ -49,6 +51,7 @@ import numpy as np
 from genrekit import __version__
 from genrekit.errors import GenrekitError, ParameterError, StoreError
 from genrekit.files import no_space
+from genrekit.pipeline.tables.tag_columns import TagColumns
 
 FORMATS = ("csv", "parquet", "arff", "npz")
 LEVELS = ("summary", "frames")
@@ -173,17 +176,17 @@ def _iter_summary(fs, rows, features):
 
 
 # ============================================================================ writers: summary
-def _summary_csv(tmp, fs, rows, features, names, bar):
+def _summary_csv(tmp, fs, rows, features, names, bar, tagcols):
     with open(tmp, "w", newline="", encoding="utf-8") as f:
-        f.write(_csv_cells([*SUMMARY_META, *names]) + "\n")
+        f.write(_csv_cells([*SUMMARY_META, *tagcols.names, *names]) + "\n")
         for rs, X in _iter_summary(fs, rows, features):
             lines = _num_lines(X)
-            f.write("".join(_csv_cells([("" if getattr(r, k) is None else getattr(r, k)) for k in SUMMARY_META])
-                            + "," + line + "\n" for r, line in zip(rs, lines)))
+            f.write("".join(_csv_cells([("" if getattr(r, k) is None else getattr(r, k)) for k in SUMMARY_META]
+                                       + tagcols.values(r)) + "," + line + "\n" for r, line in zip(rs, lines)))
             bar.update(len(rs))
 
 
-def _arff_header(fs, names, labels, level_note):
+def _arff_header(fs, names, labels, level_note, tagcols=None):
     cfg = fs.config
     L = [f"% genrekit {__version__} export of store {fs.path.name}: {level_note}",
          f"% feature config {fs.config_hash}: sr={cfg.sr}, n_fft={cfg.n_fft}, hop_length={cfg.hop_length}",
@@ -192,6 +195,8 @@ def _arff_header(fs, names, labels, level_note):
          f"@relation {arff_quote('genrekit-' + fs.path.name)}", ""]
     for k in ("id", "path", "group", "split"):
         L.append(f"@attribute {k} string")
+    for n in (tagcols.names if tagcols is not None else []):
+        L.append(f"@attribute {arff_quote(n)} {'numeric' if tagcols.numeric else 'string'}")
     for n in names:
         L.append(f"@attribute {arff_quote(n)} numeric")
     if labels:
@@ -202,14 +207,15 @@ def _arff_header(fs, names, labels, level_note):
     return "\n".join(L) + "\n"
 
 
-def _summary_arff(tmp, fs, rows, features, names, bar):
+def _summary_arff(tmp, fs, rows, features, names, bar, tagcols):
     labels = sorted({r.label for r in rows if r.label is not None})
     with open(tmp, "w", newline="\n", encoding="utf-8") as f:
-        f.write(_arff_header(fs, names, labels, "summary features, one row per track"))
+        f.write(_arff_header(fs, names, labels, "summary features, one row per track", tagcols))
         for rs, X in _iter_summary(fs, rows, features):
             out = []
             for r, nums in zip(rs, _num_lines(X, missing="?")):
-                head = ",".join(arff_quote(v) for v in (r.id, r.path, r.group, r.split))
+                tag_cells = [str(v) if tagcols.numeric else arff_quote(v) for v in tagcols.values(r)]
+                head = ",".join([*(arff_quote(v) for v in (r.id, r.path, r.group, r.split)), *tag_cells])
                 out.append(f"{head},{nums},{arff_quote(r.label)}\n")
             f.write("".join(out))
             bar.update(len(rs))
@@ -225,7 +231,7 @@ def _str_array(values) -> np.ndarray:
     return np.array(vals, dtype=str) if vals else np.zeros(0, dtype="<U1")
 
 
-def _summary_npz(tmp, fs, rows, features, names, bar):
+def _summary_npz(tmp, fs, rows, features, names, bar, tagcols):
     ordered = list(rows)
     d = len(names)
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
@@ -238,7 +244,11 @@ def _summary_npz(tmp, fs, rows, features, names, bar):
                          ("ids", _str_array(r.id for r in ordered)),
                          ("groups", _str_array(r.group for r in ordered)),
                          ("splits", _str_array(r.split for r in ordered)),
-                         ("paths", _str_array(r.path for r in ordered))):
+                         ("paths", _str_array(r.path for r in ordered)),
+                         *((("tags", _str_array(tagcols.values(r)[0] for r in ordered)),) if tagcols.mode == "column"
+                           else (("tag_names", _str_array(tagcols.tags)),
+                                 ("tag_matrix", np.array([tagcols.values(r) for r in ordered], np.uint8)
+                                  .reshape(len(ordered), len(tagcols.tags)))) if tagcols.numeric else ())):
             with zf.open(f"{key}.npy", "w", force_zip64=True) as fp:
                 np.lib.format.write_array(fp, arr, allow_pickle=False)
 
@@ -289,17 +299,21 @@ def _rows_per_group(n_float_cols, given):
     return max(1024, ROW_GROUP_BYTES // max(1, 4 * n_float_cols))
 
 
-def _summary_parquet(tmp, fs, rows, features, names, bar, row_group_rows=None):
+def _summary_parquet(tmp, fs, rows, features, names, bar, tagcols, row_group_rows=None):
     from genrekit.pipeline.tables.readers import require_pyarrow
 
     pa, _ = require_pyarrow()
     fields = [pa.field("id", pa.string(), nullable=False)] + [pa.field(k, pa.string()) for k in SUMMARY_META[1:]]
+    fields += [pa.field(n, pa.int8() if tagcols.numeric else pa.string()) for n in tagcols.names]
     fields += [pa.field(n, pa.float32()) for n in names]
     schema = pa.schema(fields, metadata=_parquet_meta(fs, "summary", names))
     sink = _ParquetSink(tmp, schema, _rows_per_group(len(names), row_group_rows))
     try:
         for rs, X in _iter_summary(fs, rows, features):
             cols = [pa.array([getattr(r, k) for r in rs], pa.string()) for k in SUMMARY_META]
+            tag_rows = [tagcols.values(r) for r in rs]
+            cols += [pa.array([v[j] for v in tag_rows], fields[len(SUMMARY_META) + j].type)
+                     for j in range(len(tagcols.names))]
             cols += [pa.array(X[:, j]) for j in range(X.shape[1])]
             sink.add(pa.Table.from_arrays(cols, schema=schema))
             bar.update(len(rs))
@@ -358,7 +372,8 @@ def _frames_parquet(tmp, fs, rows, features, names, bar, row_group_rows=None):
 
 # ============================================================================ the function
 def export_table(store, fmt: str | None = None, out=None, *, level: str = "summary", features=None,
-                 labels_only: bool = False, progress: bool = True, row_group_rows: int | None = None) -> ExportReport:
+                 labels_only: bool = False, progress: bool = True, row_group_rows: int | None = None,
+                 tags: str | None = None) -> ExportReport:
     """Write a store's features as a named-column table.
 
     Parameters
@@ -382,6 +397,11 @@ def export_table(store, fmt: str | None = None, out=None, *, level: str = "summa
         A tqdm bar over tracks on stderr.
     row_group_rows : int, optional
         Rows per Parquet row group (default: about 64 MB of features each).
+    tags : {"none", "column", "multi-hot"}, optional
+        Summary level: the tracks' tag sets as one ``tags`` column (tags joined by ``;``), as one
+        0/1 ``tag_<name>`` column per tag, or not at all; columns after ``split``, before the
+        features (NPZ: a ``tags`` array, or ``tag_names`` and ``tag_matrix``). Default: ``column``
+        when any exported track has tags, else ``none``.
 
     Returns
     -------
@@ -417,6 +437,8 @@ def export_table(store, fmt: str | None = None, out=None, *, level: str = "summa
     if level == "frames" and fmt not in FRAME_FORMATS:
         raise ParameterError(f"--format {fmt} holds one row per track and cannot hold --level frames (one row per "
                              f"frame); use --format parquet (best for large stores) or --format csv")
+    if level == "frames" and tags not in (None, "none"):
+        raise ParameterError("--tags applies to --level summary (one row per track); drop it or export the summary")
     if fmt == "parquet":
         from genrekit.pipeline.tables.readers import require_pyarrow
 
@@ -438,15 +460,17 @@ def export_table(store, fmt: str | None = None, out=None, *, level: str = "summa
                 names = fs.summary_columns(features)
                 if not names:
                     raise ParameterError(f"no summary columns for features {features}")
+                tagcols = TagColumns(rows, tags)
                 write = {"csv": _summary_csv, "arff": _summary_arff, "npz": _summary_npz}.get(fmt)
                 if write is None:
-                    _summary_parquet(tmp, fs, rows, features, names, bar, row_group_rows)
+                    _summary_parquet(tmp, fs, rows, features, names, bar, tagcols, row_group_rows)
                 else:
-                    write(tmp, fs, rows, features, names, bar)
+                    write(tmp, fs, rows, features, names, bar, tagcols)
                 n_rows = len(rows)
                 meta = list(SUMMARY_META) if fmt in ("csv", "parquet") else (
                     ["id", "path", "group", "split", "label"] if fmt == "arff" else [])
-                columns = (meta[:4] + names + ["label"]) if fmt == "arff" else meta + names
+                extra = tagcols.names if fmt != "npz" else []
+                columns = (meta[:4] + extra + names + ["label"]) if fmt == "arff" else meta + extra + names
             else:
                 feats = list(features) if features else list(fs.frame_features)
                 bad = [f for f in feats if f not in fs.frame_features]

@@ -1,7 +1,8 @@
 """A small, deterministic, music-like data set for demos, tests and benchmarks.
 
 :func:`synth_clip` renders one clip of an invented genre with plain numpy; :func:`make_dataset`
-writes a labelled collection of such clips with a CSV manifest (``path,label,artist``) that
+writes a labelled collection of such clips with a CSV manifest (``path,label,artist,tags``; the
+tags of :func:`~genrekit.pipeline.datasets.synth.tags.clip_tags`: layers, tempo class, mood) that
 :func:`genrekit.pipeline.extraction.sources.read_manifest` reads.
 
 The genres differ in the ways real ones do:

@@ -19,6 +19,7 @@ from genrekit.pipeline.datasets.synth.clip import (
     synth_clip,
 )
 from genrekit.pipeline.datasets.synth.genres import GENRES, check_genre
+from genrekit.pipeline.datasets.synth.tags import clip_tags
 
 FORMATS: dict[str, tuple[str, str]] = {
     "flac": ("FLAC", "PCM_16"),
@@ -40,14 +41,20 @@ _CLIP_NAME = re.compile(r"([a-z]+)/\1_a[0-9]+_[0-9]+\.(?:flac|wav|ogg|mp3)")
 
 
 def _read_manifest_paths(manifest: Path) -> list[tuple[str, str, str]] | None:
+    """The ``path,label,artist`` of a manifest's rows (one written before tags existed included)."""
     try:
         with open(manifest, encoding="utf-8", newline="") as handle:
             rows = list(csv.reader(handle))
     except (OSError, UnicodeDecodeError, csv.Error):
         return None
-    if not rows or rows[0] != ["path", "label", "artist"]:
+    if not rows or rows[0][:3] != ["path", "label", "artist"]:
         return None
-    return [tuple(row) for row in rows[1:]]  # type: ignore[misc]
+    return [tuple(row[:3]) for row in rows[1:]]  # type: ignore[misc]
+
+
+def _has_tags(manifest: Path) -> bool:
+    with open(manifest, encoding="utf-8", newline="") as handle:
+        return next(csv.reader(handle), [])[3:4] == ["tags"]
 
 
 def make_dataset(
@@ -113,6 +120,8 @@ def make_dataset(
 
     todo, complete = _pending(root, params, clips, rows)
     if complete and not todo:
+        if not _has_tags(manifest):  # written before tags existed: the clips stand, the manifest gains tags
+            _write_manifest(manifest, rows)
         return manifest
     for genre in genres:
         (root / genre).mkdir(parents=True, exist_ok=True)
@@ -228,10 +237,11 @@ def _write_clip(
 
 
 def _write_manifest(manifest: Path, rows: list[tuple[str, str, str]]) -> None:
-    """Write the ``path,label,artist`` manifest under a temporary hidden name, then rename."""
+    """Write the ``path,label,artist,tags`` manifest under a temporary hidden name, then rename
+    (``tags``: :func:`~genrekit.pipeline.datasets.synth.tags.clip_tags` joined by ``;``)."""
     partial = manifest.with_name(f".{manifest.name}.{os.getpid()}.part")
     with open(partial, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(["path", "label", "artist"])
-        writer.writerows(rows)
+        writer.writerow(["path", "label", "artist", "tags"])
+        writer.writerows((*row, ";".join(clip_tags(row[1], int(row[2].rsplit("-", 1)[1])))) for row in rows)
     os.replace(partial, manifest)

@@ -7,7 +7,9 @@ Three layouts are understood:
 * a CSV manifest with a ``path`` column and optional ``label``, ``group``/``artist``/``album``,
   ``split`` and ``id`` columns: :func:`read_manifest` (``manifest.py``);
 * the Free Music Archive (FMA) metadata file ``tracks.csv`` next to an ``fma_*`` audio folder:
-  :func:`read_fma` (``fma.py``).
+  :func:`read_fma` (``fma.py``);
+* MTG-Jamendo's split files (``autotagging*-{train,validation,test}.tsv``) with its audio folder:
+  :func:`read_jamendo` (``jamendo.py``; tags, artists, the file's part as split).
 
 :func:`load_source` (``load.py``) picks one of them from the command-line arguments; what they
 share (:class:`SourceScan`, the audio extensions, :func:`normalise_split`) is in ``common.py``.
@@ -23,6 +25,7 @@ from genrekit.pipeline.extraction.sources.common import (
 )
 from genrekit.pipeline.extraction.sources.fma import FMA_SUBSETS, fma_audio_path, read_fma
 from genrekit.pipeline.extraction.sources.folder import scan_folder
+from genrekit.pipeline.extraction.sources.jamendo import read_jamendo
 from genrekit.pipeline.extraction.sources.load import load_source
 from genrekit.pipeline.extraction.sources.manifest import read_manifest
 from genrekit.roles import SPLITS
@@ -37,6 +40,7 @@ __all__ = [
     "load_source",
     "normalise_split",
     "read_fma",
+    "read_jamendo",
     "read_manifest",
     "scan_folder",
 ]

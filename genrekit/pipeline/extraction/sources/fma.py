@@ -13,6 +13,7 @@ from genrekit.pipeline.extraction.sources.common import (
     normalise_split,
 )
 from genrekit.pipeline.extraction.tracks import Track
+from genrekit.tags import normalise_tags
 
 FMA_SUBSETS: tuple[str, ...] = ("small", "medium", "large", "full")
 """FMA subsets from smallest to largest; each one contains all the smaller ones."""
@@ -65,7 +66,11 @@ def read_fma(
     SourceScan
         ``Track.id`` is the track id without leading zeros; ``label`` is ``track.genre_top``
         (None when blank); ``group`` is ``artist.id``; ``split`` is ``set.split`` (normalised
-        with :func:`normalise_split`); ``meta`` holds ``subset`` and, when not blank,
+        with :func:`normalise_split`); ``tags`` are ``track.genres_all`` (every genre of the
+        track, its parents included) as genre titles from ``genres.csv`` next to ``tracks.csv``
+        (normalised by :func:`genrekit.tags.normalise_tags`; an id that ``genres.csv`` lacks, or
+        every id when there is no ``genres.csv``, stays its number; a cell that is not a list
+        of ids gives no tags); ``meta`` holds ``subset`` and, when not blank,
         ``title`` (``track.title``) and ``artist`` (``artist.name``). Only tracks whose MP3
         exists are in ``tracks``; the ids of the others are in ``missing``. ``skipped`` is
         empty.
@@ -83,6 +88,7 @@ def read_fma(
             f"expected {csv_file}; pass FMA's metadata folder (fma_metadata) that holds tracks.csv"
         )
     rows = _FmaRows(csv_file, os.fspath(audio_dir), wanted)
+    rows.genre_titles = read_genre_titles(os.path.join(os.fspath(metadata_dir), "genres.csv"))
     with open(csv_file, encoding="utf-8-sig", newline="") as handle, large_csv_fields():
         reader = csv.reader(handle)
         try:
@@ -96,6 +102,42 @@ def read_fma(
     rows.tracks.sort(key=lambda t: t.id)
     rows.missing.sort()
     return SourceScan(tracks=rows.tracks, missing=rows.missing)
+
+
+def read_genre_titles(path: str) -> dict[str, str]:
+    """FMA's ``genres.csv`` (``genre_id,#tracks,parent,title,top_level``) → ``{genre id: title}``.
+
+    A missing file gives ``{}``; rows without an integer id or a title are ignored; a file that
+    is not CSV text is refused (:class:`ParameterError` naming it)."""
+    if not os.path.isfile(path):
+        return {}
+    titles: dict[str, str] = {}
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle)
+            header = [c.strip().lower() for c in next(reader, [])]
+            if "genre_id" not in header or "title" not in header:
+                raise ParameterError(f"{path} has no genre_id and title columns; pass FMA's unmodified genres.csv")
+            at_id, at_title = header.index("genre_id"), header.index("title")
+            for row in reader:
+                if len(row) > max(at_id, at_title) and row[at_id].strip().isdigit() and row[at_title].strip():
+                    titles[str(int(row[at_id]))] = row[at_title].strip()
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise ParameterError(f"{path} is not valid CSV text ({exc}); pass FMA's unmodified genres.csv") from exc
+    return titles
+
+
+def genre_tags(cell: str | None, titles: dict[str, str]) -> tuple[str, ...]:
+    """A ``genres_all`` cell (``"[21, 76]"``) → the normalised set of those genres' titles.
+
+    Anything but a bracketed list of integers gives ``()``."""
+    text = (cell or "").strip()
+    if not (text.startswith("[") and text.endswith("]")):
+        return ()
+    ids = [p.strip() for p in text[1:-1].split(",") if p.strip()]
+    if not all(p.isdigit() for p in ids):
+        return ()
+    return normalise_tags(titles.get(str(int(p)), str(int(p))) for p in ids)
 
 
 def _subset_rank(subset: str | None) -> int | None:
@@ -128,6 +170,7 @@ class _FmaRows:
         self.missing: list[str] = []
         self.seen: set[str] = set()
         self.columns: dict[str, int] = {}
+        self.genre_titles: dict[str, str] = {}
 
     def read(self, reader):
         top, sub, third = next(reader, None), next(reader, None), next(reader, None)
@@ -180,4 +223,5 @@ class _FmaRows:
             if value is not None:
                 meta[key] = value
         self.tracks.append(Track(id=track_id, path=path, label=self.cell(row, "track.genre_top"),
-                                 group=self.cell(row, "artist.id"), split=split, meta=meta))
+                                 group=self.cell(row, "artist.id"), split=split, meta=meta,
+                                 tags=genre_tags(self.cell(row, "track.genres_all"), self.genre_titles)))

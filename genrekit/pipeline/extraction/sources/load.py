@@ -9,6 +9,7 @@ from genrekit.pipeline.extraction.sources.common import SourceScan, extensions_t
 from genrekit.pipeline.extraction.sources.fma import fma_audio_path, read_fma
 from genrekit.pipeline.extraction.sources.folder import scan_folder
 from genrekit.pipeline.extraction.sources.found import use_found_manifest
+from genrekit.pipeline.extraction.sources.jamendo import read_jamendo
 from genrekit.pipeline.extraction.sources.manifest import read_manifest
 
 _NO_FOLDER = "no audio folder given; pass the folder that holds the audio files"
@@ -20,12 +21,16 @@ def load_source(
     fma_metadata: str | os.PathLike[str] | None = None,
     subset: str | None = None,
     find_manifest: bool = True,
+    jamendo: str | os.PathLike[str] | None = None,
+    jamendo_categories: tuple[str, ...] | None = None,
 ) -> SourceScan:
     """Read a collection the way the command line describes it.
 
     * neither ``manifest`` nor ``fma_metadata``: :func:`scan_folder` with label auto-detection;
     * ``manifest``: :func:`read_manifest`, relative paths resolved against the manifest's folder;
-    * ``fma_metadata``: :func:`read_fma` with ``subset``.
+    * ``fma_metadata``: :func:`read_fma` with ``subset``;
+    * ``jamendo``: :func:`read_jamendo` (MTG-Jamendo split files, audio under ``audio_dir``),
+      keeping the tags of ``jamendo_categories`` (None: every tag).
 
     Parameters
     ----------
@@ -40,6 +45,10 @@ def load_source(
     find_manifest : bool, optional
         With a folder alone: use a CSV manifest lying in it that lists every audio file found,
         or name one in ``notes`` (:func:`~genrekit.pipeline.extraction.sources.found.use_found_manifest`).
+    jamendo : str or os.PathLike or None, optional
+        MTG-Jamendo split file, prefix or folder (see :func:`jamendo_split_files`).
+    jamendo_categories : tuple of str or None, optional
+        Tag categories to keep from Jamendo (``genre``, ``instrument``, ``mood/theme``).
 
     Returns
     -------
@@ -61,11 +70,10 @@ def load_source(
         raise ParameterError(
             f"no such folder: {root}; pass the folder that holds the audio files"
         )
-    if manifest is not None and fma_metadata is not None:
-        raise ParameterError(
-            f"both a manifest ({os.fspath(manifest)}) and FMA metadata "
-            f"({os.fspath(fma_metadata)}) were given; pass only one"
-        )
+    given = [name for name, v in (("a manifest", manifest), ("FMA metadata", fma_metadata),
+                                  ("Jamendo split files", jamendo)) if v is not None]
+    if len(given) > 1:
+        raise ParameterError(f"both {given[0]} and {given[1]} were given; pass only one")
     if subset is not None and fma_metadata is None:
         raise ParameterError(
             f"subset {subset!r} applies only to FMA; pass the FMA metadata folder or drop it"
@@ -75,6 +83,14 @@ def load_source(
         return _load_manifest(os.fspath(manifest), root)
     if root is None:
         raise ParameterError(_NO_FOLDER)
+    if jamendo is not None:
+        scan = read_jamendo(jamendo, root, jamendo_categories)
+        if not scan.tracks:
+            raise ParameterError(
+                f"no audio files under {root} for Jamendo split files {os.fspath(jamendo)} ({len(scan.missing)} "
+                f"listed, none found; {len(scan.skipped)} lines skipped); pass the folder the PATH column is "
+                "relative to")
+        return scan
     if fma_metadata is not None:
         scan = read_fma(fma_metadata, root, subset=subset)
         if not scan.tracks:

@@ -1,4 +1,4 @@
-"""A CSV manifest (``path,label[,artist|group][,split][,...]``) → tracks."""
+"""A CSV manifest (``path,label[,artist|group][,split][,tags][,...]``) → tracks."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from genrekit.pipeline.extraction.sources.common import (
 )
 from genrekit.pipeline.extraction.tracks import Track
 from genrekit.roles import ALBUM_COLUMN, GROUP_COLUMNS
+from genrekit.tags import parse_tags
 
 
 def read_manifest(
@@ -34,6 +35,10 @@ def read_manifest(
     * ``label`` (optional): the genre.
     * ``group``, else ``artist``, else ``album`` (the first present): what must not straddle
       train and test.
+    * ``tags`` (optional): the track's tags for multi-label tagging, separated by ``;`` (spaces
+      around them ignored), normalised by :func:`genrekit.tags.parse_tags` (lower case,
+      duplicates dropped, sorted); a blank cell is no tags. ``label`` stays the single-label
+      target: a track may have both.
     * ``split`` (optional): normalised with :func:`normalise_split`; any other value than
       train, validation or test (and their aliases) is refused.
     * any other column goes into ``Track.meta`` (stripped strings, keyed by the header as
@@ -112,6 +117,7 @@ class _Columns:
     split: int | None
     group: int | None
     meta: list[int]
+    tags: int | None = None
 
     @classmethod
     def of(cls, header: list[str] | None, manifest: str) -> _Columns:
@@ -140,9 +146,10 @@ class _Columns:
             return lower.index(name) if name in lower else None
 
         group = next((lower.index(c) for c in (*GROUP_COLUMNS, ALBUM_COLUMN) if c in lower), None)
-        used = {lower.index("path"), at("id"), at("label"), at("split"), group}
+        used = {lower.index("path"), at("id"), at("label"), at("split"), group, at("tags")}
         return cls(names=names, path=lower.index("path"), id=at("id"), label=at("label"),
-                   split=at("split"), group=group, meta=[i for i in range(len(names)) if i not in used])
+                   split=at("split"), group=group, meta=[i for i in range(len(names)) if i not in used],
+                   tags=at("tags"))
 
     def cell(self, row: list[str], column: int | None) -> str | None:
         """A role's stripped cell (None when the column is absent or the cell blank)."""
@@ -204,4 +211,5 @@ class _ManifestRows:
         self.scan.tracks.append(Track(
             id=track_id, path=path, label=cols.cell(row, cols.label), group=cols.cell(row, cols.group),
             split=split, meta={names[i]: row[i].strip() for i in cols.meta},
+            tags=parse_tags(row[cols.tags]) if cols.tags is not None else (),
         ))
