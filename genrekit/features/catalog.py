@@ -296,3 +296,72 @@ def _tempo(config, *, tempogram):
     import librosa
 
     return librosa.feature.tempo(tg=tempogram, sr=config.sr, hop_length=config.hop_length)
+
+
+# ------------------------------------------------------------------------------------- learned (opt-in)
+# musicnn (genrekit.pretrained): the signal at 16 kHz, one run of the network per signal (both
+# features read it), one row per 3-s patch on a clock of their own. Not part of ``all``: the
+# weights must be fetched first (``genrekit weights fetch``); ``ready`` says so before any file is read.
+def _musicnn_ready(config: FeatureConfig) -> None:
+    from genrekit.pretrained import weights
+
+    weights.verified_prefix(config.musicnn_model)
+
+
+def _musicnn_valid(config: FeatureConfig) -> None:
+    from genrekit.pretrained.weights import MODELS
+
+    if config.musicnn_model not in MODELS:
+        raise ParameterError(f"musicnn_model must be one of {', '.join(MODELS)}, got {config.musicnn_model!r}")
+
+
+def _musicnn_key(config: FeatureConfig) -> str:
+    from genrekit.pretrained.weights import MODELS
+
+    return f"{config.musicnn_model}:{MODELS[config.musicnn_model].digest}"
+
+
+def _patch_rate(config: FeatureConfig) -> float:
+    from genrekit.pretrained.musicnn import PATCH_RATE
+
+    return PATCH_RATE
+
+
+def _tag_names(config: FeatureConfig) -> list[str]:
+    from genrekit.pretrained.labels import column_names
+
+    return column_names(config.musicnn_model)
+
+
+@intermediate("signal_16k", inputs=("signal",))
+def _signal_16k(config, *, signal):
+    """The signal resampled to 16 kHz (soxr HQ, as decoding and librosa.load do)."""
+    import soxr
+
+    if config.sr == 16000:
+        return signal
+    return soxr.resample(signal, config.sr, 16000, quality="HQ").astype(np.float32, copy=False)
+
+
+@intermediate("musicnn_out", inputs=("signal_16k",))
+def _musicnn_out(config, *, signal_16k):
+    """(penultimate ``(200, n_patches)``, tag probabilities ``(50, n_patches)``); one torch thread."""
+    from genrekit.pretrained import musicnn
+
+    pen, prob = musicnn.load(config.musicnn_model).run(signal_16k, threads=1)
+    return pen.T, prob.T
+
+
+_MUSICNN = dict(inputs=("musicnn_out",), default=False, clock="patches", frame_rate=_patch_rate,
+                config_fields=("musicnn_model",), cache_key=_musicnn_key, ready=_musicnn_ready,
+                validate=_musicnn_valid)
+
+
+@feature("musicnn", width=200, **_MUSICNN)
+def _musicnn(config, *, musicnn_out):
+    return musicnn_out[0]
+
+
+@feature("musicnn_tags", width=50, row_names=_tag_names, **_MUSICNN)
+def _musicnn_tags(config, *, musicnn_out):
+    return musicnn_out[1]

@@ -20,3 +20,10 @@ LABELS = {
         "60s", "rnb", "indie pop", "sad", "House", "happy",
     ),
 }
+
+
+def column_names(model: str) -> list[str]:
+    """The tags of ``model`` as parts of column names: lower case, ``[a-z0-9_]`` (``no_vocals``, ``hip_hop``)."""
+    import re
+
+    return [re.sub(r"[^a-z0-9]+", "_", t.lower()).strip("_") for t in LABELS[model.split("_")[0]]]

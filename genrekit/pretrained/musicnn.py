@@ -172,23 +172,40 @@ class MusicnnModel:
         needed = [n for n in reader.names() if "/Adam" not in n and n.split("/")[0] not in ("beta1_power", "beta2_power")]
         self.module = build_module({n: reader.tensor(n) for n in needed})
 
-    def run_patches(self, x: np.ndarray, *, batch_size: int = 16) -> tuple[np.ndarray, np.ndarray]:
-        """``x`` ``[shape=(n, 187, 96)]`` → (penultimate ``(n, 200)``, tag probabilities ``(n, 50)``)."""
+    def run_patches(self, x: np.ndarray, *, batch_size: int = 16, threads: int | None = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
+        """``x`` ``[shape=(n, 187, 96)]`` → (penultimate ``(n, 200)``, tag probabilities ``(n, 50)``).
+
+        ``threads``: torch threads for this call (extraction: 1 per worker process; the previous
+        setting is restored); None: the process's own.
+        """
         import torch
 
         pens, probs = [], []
+        before = torch.get_num_threads()
+        if threads is not None:
+            torch.set_num_threads(threads)
+        try:
+            self._forward(x, batch_size, pens, probs)
+        finally:
+            if threads is not None:
+                torch.set_num_threads(before)
+        if not pens:
+            return np.zeros((0, EMBED_DIM), np.float32), np.zeros((0, len(self.labels)), np.float32)
+        return np.concatenate(pens), np.concatenate(probs)
+
+    def _forward(self, x, batch_size, pens, probs):
+        import torch
+
         with torch.inference_mode():
             for i in range(0, len(x), batch_size):
                 p, q = self.module(torch.from_numpy(np.ascontiguousarray(x[i:i + batch_size], dtype=np.float32)))
                 pens.append(p.numpy())
                 probs.append(q.numpy())
-        if not pens:
-            return np.zeros((0, EMBED_DIM), np.float32), np.zeros((0, len(self.labels)), np.float32)
-        return np.concatenate(pens), np.concatenate(probs)
 
-    def run(self, y16k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def run(self, y16k: np.ndarray, *, threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """A 16 kHz mono signal → (penultimate ``(n_patches, 200)``, tag probabilities ``(n_patches, 50)``)."""
-        return self.run_patches(patches(log_mel(y16k)))
+        return self.run_patches(patches(log_mel(y16k)), threads=threads)
 
 
 @functools.lru_cache(maxsize=2)
