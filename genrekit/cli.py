@@ -13,6 +13,7 @@ import os
 import sys
 
 from genrekit import __version__
+from genrekit.cli_pretrained import add_tag, add_weights
 from genrekit.errors import GenrekitError, ParameterError
 
 EXIT_USAGE = 2
@@ -604,7 +605,8 @@ def run_verify(args) -> int:
 
 
 # ------------------------------------------------------------------------------------ main
-COMMANDS = [add_extract, add_info, add_demo, add_benchmark, add_export, add_predict, add_models, add_verify]
+COMMANDS = [add_extract, add_info, add_demo, add_benchmark, add_export, add_predict, add_models, add_verify,
+            add_weights, add_tag]
 
 
 def build_parser() -> argparse.ArgumentParser:
