@@ -30,8 +30,6 @@ from genrekit.files import atomic_write, file_sha256
 DISTRIBUTION = "musicnn==0.1.0"
 RELEASE = "musicnn-0.1.0"
 FETCH_HINT = "run `genrekit weights fetch` (or `genrekit weights fetch --from musicnn-0.1.0-py3-none-any.whl`)"
-#: The SHA-256 of the wheel as PyPI serves it (checked when a wheel is given or downloaded).
-WHEEL_SHA256 = "f38a4890c648c1ddbb141c5d96d2b0a8cfcd36746002d896989f7b88beb65cfa"
 
 
 class WeightsError(GenrekitError):
