@@ -125,6 +125,17 @@ def build_module(tensors: dict[str, np.ndarray]):
             shape[dim] = -1
             return x * p[0].view(shape) + p[1].view(shape)
 
+        @staticmethod
+        def _conv_max(x, w, b, bn):
+            """``max over bands of BN(ReLU(conv(x) + b))`` without the elementwise passes over the
+            (B, C, T, bands) map: bias, ReLU and a positive BN scale are non-decreasing, so the
+            maximum is taken first (the minimum where the BN scale is negative: non-increasing).
+            The element chosen is the one TensorFlow's max picks, so the values are the same."""
+            lo, hi = torch.aminmax(F.conv2d(x, w), dim=3)
+            scale = bn[0].view(1, -1, 1)
+            z = torch.where(scale >= 0, hi, lo) + b.view(1, -1, 1)
+            return F.relu(z) * scale + bn[1].view(1, -1, 1)
+
         def forward(self, x):
             """``x``: (batch, 187, 96) → (penultimate (batch, 200), tag probabilities (batch, 50))."""
             bns, convs = self.params
@@ -132,10 +143,8 @@ def build_module(tensors: dict[str, np.ndarray]):
             front = []
             for i in range(5):
                 w, b = convs[i]
-                kt = w.shape[2]
-                pad = (3, 3) if i < 2 else _same_pad(kt)
-                h = F.relu(F.conv2d(F.pad(x, (0, 0) + pad), w, b))
-                front.append(self._affine(h, bns[i + 1], 1).amax(dim=3))  # (B, C, T)
+                pad = (3, 3) if i < 2 else _same_pad(w.shape[2])
+                front.append(self._conv_max(F.pad(x, (0, 0) + pad), w, b, bns[i + 1]))  # (B, C, T)
             h0 = torch.cat(front, 1)  # (B, 561, T)
             mids = [h0]
             prev = None
