@@ -90,3 +90,27 @@ def test_extracted_into_the_store_on_a_grid_of_their_own(tmp_path):
         direct = compute_features(y, config)
         np.testing.assert_allclose(long["musicnn"], direct["musicnn"].T, atol=1e-5)
     assert verify_store(tmp_path / "store").ok
+    _exports(tmp_path)
+
+
+def _exports(tmp_path):
+    """Frame export: one grid at a time, with that grid's times; the STFT's grid by default."""
+    import csv
+
+    from genrekit.errors import ParameterError
+    from genrekit.pipeline.tables.export import export_table
+
+    export_table(tmp_path / "store", "csv", tmp_path / "p.csv", level="frames", features=["musicnn_tags"],
+                 progress=False)
+    with open(tmp_path / "p.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 2 + 1 + 1  # 7 s: 2 patches; 1 s: 1; the 4-s stereo silence: 1
+    assert {round(float(r["time"]), 3) for r in rows} == {0.0, round(256 * 187 / 16000, 3)}
+    assert "musicnn_tags_guitar" in rows[0]
+    export_table(tmp_path / "store", "csv", tmp_path / "d.csv", level="frames", progress=False)
+    with open(tmp_path / "d.csv") as f:
+        header = next(csv.reader(f))
+    assert "mfcc_00" in header and not any(h.startswith("musicnn") for h in header)
+    with pytest.raises(ParameterError, match="different frame grids"):
+        export_table(tmp_path / "store", "csv", tmp_path / "m.csv", level="frames", features=["mfcc", "musicnn"],
+                     progress=False)
