@@ -43,23 +43,14 @@ A feature in ``all`` is in the default config, whose JSON and hash (the cache ke
 tests/features/test_pinned.py) then change and every default store recomputes; register it with
 ``default=False`` to keep them.
 
-A learned embedding (issue 12, musicnn) plugs in the same way: an intermediate resamples the
-signal to the model's rate, and the feature runs the model on it at its own frame rate::
-
-    @intermediate("signal_16k", inputs=("signal",))
-    def _signal_16k(config, *, signal): return soxr.resample(signal, config.sr, 16000)
-
-    @feature("musicnn", inputs=("signal_16k",), width=200, default=False,
-             frame_rate=lambda config: 16000 / (256 * 187))      # one row per 3-s patch
-    def _musicnn(config, *, signal_16k): return musicnn_model().embed(signal_16k).T
-
-(The model is loaded once per process, like the filterbanks below, and imported inside the
-function so the other features never import torch.) Two features reading ``signal_16k`` resample
-once. What the registry does not do yet: a shard stores one frame count per track
-(``frames/offsets``), shared by every frame feature, so storing a feature at its own frame rate
-needs the store to keep offsets per frame rate (cache/ and pipeline/, issue 12); and a model
-variant that must enter the cache key is a FeatureConfig field (``to_dict`` would omit it at its
-default to keep existing hashes).
+A learned embedding plugs in the same way (musicnn, at the end of this module): an intermediate
+resamples the signal to the model's rate (``signal_16k``), another runs the network once
+(``musicnn_out``), and each stored feature picks its part, registered with ``default=False`` (opt-in:
+the weights must be fetched), ``clock="patches"`` (its own frame grid: the store keeps offsets per
+clock, ``frames_patches/``) with its ``frame_rate``, ``config_fields=("musicnn_model",)`` (the
+variant enters the config JSON and hash only when selected), ``cache_key`` (the weights' checksum,
+in the hash) and ``ready`` (missing weights refused before any file is read). The network lives in
+:mod:`genrekit.pretrained`, imported inside the functions, loaded once per process.
 """
 
 from __future__ import annotations
