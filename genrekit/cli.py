@@ -14,6 +14,7 @@ import sys
 
 from genrekit import __version__
 from genrekit.cli_lazy import command_of, declare_commands
+from genrekit.cli_pretrained import add_tag, add_weights
 from genrekit.errors import GenrekitError, ParameterError
 
 EXIT_USAGE = 2
@@ -120,20 +121,24 @@ def add_feature_args(p: argparse.ArgumentParser):
     g.add_argument("--sr", type=_positive_int, default=22050, metavar="HZ",
                    help="resample every file to this rate (default: 22050)")
     g.add_argument("--features", metavar="LIST", default="all",
-                   help="comma-separated subset of: " + ", ".join(ALL_FEATURES) + " (default: all)")
+                   help="comma-separated subset of: " + ", ".join(ALL_FEATURES) + " (default: all); opt-in, "
+                        "after `genrekit weights fetch`: musicnn, musicnn_tags (e.g. all,musicnn)")
     g.add_argument("--offset", type=_nonneg_float, default=0.0, metavar="S",
                    help="skip this many seconds at the start of each file (default: 0)")
     g.add_argument("--duration", type=_positive_float, default=None, metavar="S",
                    help="read at most this many seconds of each file (default: all)")
     g.add_argument("--n-mels", type=_positive_int, default=128, help="mel bands (default: 128)")
     g.add_argument("--n-mfcc", type=_positive_int, default=20, help="MFCCs (default: 20)")
+    g.add_argument("--musicnn-model", default="MTT_musicnn", choices=("MTT_musicnn", "MSD_musicnn"),
+                   help="pretrained model of the opt-in features musicnn, musicnn_tags (default: MTT_musicnn)")
 
 
 def feature_config_from_args(args):
     from genrekit.features.config import FeatureConfig, parse_feature_list
 
     return FeatureConfig(sr=args.sr, features=parse_feature_list(args.features), offset=args.offset,
-                         duration=args.duration, n_mels=args.n_mels, n_mfcc=args.n_mfcc)
+                         duration=args.duration, n_mels=args.n_mels, n_mfcc=args.n_mfcc,
+                         musicnn_model=args.musicnn_model)
 
 
 def add_run_args(p: argparse.ArgumentParser):
@@ -636,7 +641,7 @@ def add_duplicates(sub):
 
 
 COMMANDS = [add_extract, add_info, add_demo, add_benchmark, add_export, add_predict, add_models, add_verify,
-            add_duplicates]
+            add_duplicates, add_weights, add_tag]
 
 
 def build_parser(command: str | None = None, *, every: bool = True) -> argparse.ArgumentParser:

@@ -21,6 +21,8 @@ Each shard::
                             n_frames (i8); tags (str: the track's tag set joined by ";",
                             "" = none; shards written before tags existed lack it: no tags)
     frames/offsets          (n+1,) int64: track i's frames are rows offsets[i]:offsets[i+1]
+    frames_<clock>/...      the same (offsets and features) for frame features on a grid of their
+                            own (frames_patches/: musicnn, musicnn_tags, one row per 3-s patch)
     frames/<feature>        (total_frames, dim) float32, chunked, LZF+shuffle (h5py built-in)
     track_features/<feat>   (n, dim) float32 (e.g. tempo)
     summary/matrix          (n, n_columns) float32;  summary/names (n_columns,) str

@@ -48,6 +48,11 @@ def _text(s: str) -> str:
         return s.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+def frame_group(clock: str) -> str:
+    """The shard group of a frame clock: ``frames`` for the STFT's grid, else ``frames_<clock>``."""
+    return "frames" if clock == "frames" else f"frames_{clock}"
+
+
 class ShardWriter:
     """Appends tracks to one shard; the shard appears under its final name only on :meth:`close`.
 
@@ -58,17 +63,22 @@ class ShardWriter:
         The feature config the arrays were computed with.
     frame_dims, track_dims : dict
         ``feature -> width`` of frame-level and track-level features.
+    frame_clocks : dict, optional
+        ``feature -> clock`` of frame features on a frame grid of their own (``"patches"``),
+        stored under ``frames_<clock>/`` with offsets of their own; the others are under
+        ``frames/`` with ``tracks/n_frames`` rows each.
     summary_names : list of str
         Column names of the summary vectors.
     """
 
     def __init__(self, store_dir, *, config_json, config_hash, frame_dims, track_dims, summary_names,
                  genrekit_version, chunk_rows=2048, frame_compression="lzf", flush_bytes=32 << 20,
-                 flush_rows=32, fingerprint_version: int | None = None):
+                 flush_rows=32, frame_clocks=None, fingerprint_version: int | None = None):
         self.store_dir = Path(store_dir)
         self.name = f"{SHARD_PREFIX}{time.time_ns():020d}-{uuid.uuid4().hex[:8]}{SHARD_SUFFIX}"
         self.tmp_path = self.store_dir / (self.name + TMP_SUFFIX)
         self.frame_dims = dict(frame_dims)
+        self.frame_groups = {k: frame_group((frame_clocks or {}).get(k, "frames")) for k in self.frame_dims}
         self.track_dims = dict(track_dims)
         self.n_summary = len(summary_names)
         self.config_hash = config_hash
@@ -80,7 +90,7 @@ class ShardWriter:
         self.ids: list[str] = []
         self.content_hashes: list[str] = []
         self.failure_ids: list[str] = []
-        self._n_frames_total = 0
+        self._n_frames_total = {g: 0 for g in {"frames", *self.frame_groups.values()}}
         self._pending: list = []  # tracks buffered until flush(): bounded by flush_bytes/rows
         self._pending_bytes = 0
         self.flush_bytes = flush_bytes
@@ -121,12 +131,14 @@ class ShardWriter:
         ds["tracks/duration"] = g.create_dataset("duration", (0,), dtype="f8", maxshape=(None,), chunks=(256,))
         for k in TRACK_INT_FIELDS:
             ds[f"tracks/{k}"] = g.create_dataset(k, (0,), dtype="i8", maxshape=(None,), chunks=(256,))
-        fr = f.create_group("frames")
-        ds["frames/offsets"] = fr.create_dataset("offsets", data=np.zeros(1, np.int64), maxshape=(None,),
-                                                 chunks=(256,))
+        for group in self._n_frames_total:
+            fr = f.create_group(group)
+            ds[f"{group}/offsets"] = fr.create_dataset("offsets", data=np.zeros(1, np.int64), maxshape=(None,),
+                                                       chunks=(256,))
         for k, d in self.frame_dims.items():
-            ds[f"frames/{k}"] = fr.create_dataset(k, (0, d), dtype="f4", maxshape=(None, d),
-                                                  chunks=(max(1, min(chunk_rows, (1 << 18) // d)), d), **fcomp)
+            g = self.frame_groups[k]
+            ds[f"{g}/{k}"] = f[g].create_dataset(k, (0, d), dtype="f4", maxshape=(None, d),
+                                                 chunks=(max(1, min(chunk_rows, (1 << 18) // d)), d), **fcomp)
         tf = f.create_group("track_features")
         for k, d in self.track_dims.items():
             ds[f"track_features/{k}"] = tf.create_dataset(k, (0, d), dtype="f4", maxshape=(None, d), chunks=(256, d))
@@ -158,13 +170,16 @@ class ShardWriter:
 
     def add_track(self, row: TrackRow, frames: dict, track_features: dict, summary: np.ndarray,
                   fingerprint: tuple[np.ndarray, np.ndarray] | None = None):
-        """Append one track: ``frames[name]`` is ``(n_frames, dim)``; ``summary`` is 1-D;
-        ``fingerprint`` is ``(hashes, times)`` (stored when the shard has fingerprints; None: none)."""
-        n_frames = int(row.n_frames)
+        """Append one track: ``frames[name]`` is ``(n_frames, dim)`` (``n_frames`` of its own frame grid
+        for a feature with its own clock); ``summary`` is 1-D; ``fingerprint`` is ``(hashes, times)``
+        (stored when the shard has fingerprints; None: none)."""
+        counts = {"frames": int(row.n_frames)}
         for k, d in self.frame_dims.items():
             arr = np.asarray(frames[k], dtype=np.float32)
-            if arr.shape != (n_frames, d):
-                raise StoreError(f"frames[{k!r}] has shape {arr.shape}, expected {(n_frames, d)}")
+            n = counts.setdefault(self.frame_groups[k], arr.shape[0] if arr.ndim == 2 else -1)
+            if arr.shape != (n, d):
+                raise StoreError(f"frames[{k!r}] has shape {arr.shape}, expected {(n, d)}")
+        counts.update({g: 0 for g in self._n_frames_total if g not in counts})
         summary = np.asarray(summary, dtype=np.float32).reshape(1, -1)
         if summary.shape[1] != self.n_summary:
             raise StoreError(f"summary has {summary.shape[1]} columns, expected {self.n_summary}")
@@ -180,6 +195,7 @@ class ShardWriter:
             {k: np.asarray(frames[k], dtype=np.float32) for k in self.frame_dims},
             {k: np.asarray(track_features[k], np.float32).reshape(1, d) for k, d in self.track_dims.items()},
             summary,
+            counts,
             _fingerprint_arrays(fingerprint),
         )
         self._pending.append(item)
@@ -201,18 +217,19 @@ class ShardWriter:
         self._append(ds["tracks/duration"], np.array([it[1].duration for it in items], np.float64))
         for k in TRACK_INT_FIELDS:
             self._append(ds[f"tracks/{k}"], np.array([int(getattr(it[1], k)) for it in items], np.int64))
-        for k in self.frame_dims:
-            self._append(ds[f"frames/{k}"], np.concatenate([it[2][k] for it in items]))
-        ends = self._n_frames_total + np.cumsum([int(it[1].n_frames) for it in items])
-        self._n_frames_total = int(ends[-1])
-        self._append(ds["frames/offsets"], ends.astype(np.int64))
+        for k, g in self.frame_groups.items():
+            self._append(ds[f"{g}/{k}"], np.concatenate([it[2][k] for it in items]))
+        for g, total in self._n_frames_total.items():
+            ends = total + np.cumsum([it[5][g] for it in items])
+            self._n_frames_total[g] = int(ends[-1])
+            self._append(ds[f"{g}/offsets"], ends.astype(np.int64))
         for k in self.track_dims:
             self._append(ds[f"track_features/{k}"], np.concatenate([it[3][k] for it in items]))
         self._append(ds["summary/matrix"], np.concatenate([it[4] for it in items]))
         if self.fingerprint_version is not None:
             for j, k in enumerate(("hashes", "times")):
-                self._append(ds[f"fingerprints/{k}"], np.concatenate([it[5][j] for it in items]))
-            ends = self._n_hashes_total + np.cumsum([len(it[5][0]) for it in items])
+                self._append(ds[f"fingerprints/{k}"], np.concatenate([it[6][j] for it in items]))
+            ends = self._n_hashes_total + np.cumsum([len(it[6][0]) for it in items])
             self._n_hashes_total = int(ends[-1])
             self._append(ds["fingerprints/offsets"], ends.astype(np.int64))
 

@@ -149,7 +149,12 @@ class FeatureStore:
                 self._rows_current = False
         first = self._h5(self.shards[0]) if self.shards else None
         self.summary_names: list[str] | None = list(first["summary/names"].asstr()[:]) if first else None
-        self.frame_features = tuple(k for k in first["frames"].keys() if k != "offsets") if first else ()
+        #: frame feature -> its shard group (``frames``, or ``frames_<clock>`` for its own frame grid)
+        self.frame_groups = {
+            k: g for g in first.keys() if g == "frames" or g.startswith("frames_")
+            for k in first[g].keys() if k != "offsets"
+        } if first else {}
+        self.frame_features = tuple(self.frame_groups)
 
     def _merge_rows(self, cached, stamps, rowfile) -> tuple[dict, dict]:
         """Newest row per id (later shards win; a failure after a track hides it and vice versa),
@@ -304,18 +309,26 @@ class FeatureStore:
     def _frames_of(self, r: TrackRow, features=None) -> dict[str, np.ndarray]:
         feats = self.frame_features if features is None else ([features] if isinstance(features, str) else list(features))
         f = self._h5(r.shard)
-        off = f["frames/offsets"]
-        a, b = int(off[r.row]), int(off[r.row + 1])
-        out = {}
+        out, spans = {}, {}
         for k in feats:
             if k not in self.frame_features:
                 raise StoreError(f"frame feature {k!r} is not in this store; it has: {', '.join(self.frame_features)}")
-            out[k] = f["frames"][k][a:b]
+            g = self.frame_groups[k]
+            if g not in spans:
+                off = f[g]["offsets"]
+                spans[g] = int(off[r.row]), int(off[r.row + 1])
+            a, b = spans[g]
+            out[k] = f[g][k][a:b]
         return out
 
     def frame_matrix(self, track_id: str, features) -> np.ndarray:
         """Frame features of one track stacked side by side: ``(n_frames, sum of dims)``."""
-        d = self.frames(track_id, features)
+        feats = [features] if isinstance(features, str) else list(features)
+        groups = {self.frame_groups.get(k, "frames") for k in feats}
+        if len(groups) > 1:
+            raise StoreError(f"frame features {', '.join(feats)} are on different frame grids ({', '.join(sorted(groups))}); "
+                             "choose frame features of one grid (e.g. musicnn,musicnn_tags or mfcc,chroma)")
+        d = self.frames(track_id, feats)
         return np.concatenate([d[k] for k in d], axis=1)
 
     def track_features(self, name: str) -> np.ndarray:

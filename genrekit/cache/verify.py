@@ -231,21 +231,11 @@ def _check_structure(f) -> tuple:
     wrong += [k for k in _REQUIRED if k.startswith("failures/") and f[k].shape != (m,)]
     if wrong:
         raise _Bad("structure", f"{', '.join(wrong)}: length differs from tracks/id ({n}) or failures/id ({m})")
-    off = f["frames/offsets"][:]
-    if off.shape != (n + 1,) or off[0] != 0:
-        raise _Bad("structure", f"frames/offsets has shape {off.shape} starting at "
-                                f"{off[0] if off.size else None}; expected ({n + 1},) starting at 0")
-    if np.any(np.diff(off) < 0):
-        raise _Bad("structure", "frames/offsets is not monotone")
-    if not np.array_equal(np.diff(off), f["tracks/n_frames"][:]):
-        raise _Bad("structure", "frames/offsets disagree with tracks/n_frames")
-    frames = {k: v for k, v in f["frames"].items() if k != "offsets"}
+    frames = {}
+    for g in [k for k in f.keys() if k == "frames" or k.startswith("frames_")]:
+        frames.update(_check_frame_group(f, g, n))
     if not frames:
         raise _Bad("structure", "no frame feature datasets under frames/")
-    for k, ds in frames.items():
-        if not isinstance(ds, h5py.Dataset) or ds.ndim != 2 or ds.shape[0] != off[-1]:
-            raise _Bad("structure", f"frames/{k} has shape {getattr(ds, 'shape', None)}; "
-                                    f"expected ({int(off[-1])}, dim)")
     names = f["summary/names"]
     sm = f["summary/matrix"]
     if sm.shape != (n, names.shape[0]):
@@ -257,11 +247,37 @@ def _check_structure(f) -> tuple:
     return sm, names, frames, tf
 
 
+def _check_frame_group(f, g: str, n: int) -> dict:
+    """One group of frame features (``frames``, or ``frames_<clock>`` on a grid of its own): its
+    offsets (``frames``: equal to ``tracks/n_frames``) and shapes; ``{"g/feature": dataset}``."""
+    import h5py
+
+    if not isinstance(f[g].get("offsets"), h5py.Dataset):
+        raise _Bad("structure", f"missing dataset(s): {g}/offsets")
+    off = f[g]["offsets"][:]
+    if off.shape != (n + 1,) or off[0] != 0:
+        raise _Bad("structure", f"{g}/offsets has shape {off.shape} starting at "
+                                f"{off[0] if off.size else None}; expected ({n + 1},) starting at 0")
+    if np.any(np.diff(off) < 0):
+        raise _Bad("structure", f"{g}/offsets is not monotone")
+    if g == "frames" and not np.array_equal(np.diff(off), f["tracks/n_frames"][:]):
+        raise _Bad("structure", "frames/offsets disagree with tracks/n_frames")
+    out = {}
+    for k, ds in f[g].items():
+        if k == "offsets":
+            continue
+        if not isinstance(ds, h5py.Dataset) or ds.ndim != 2 or ds.shape[0] != off[-1]:
+            raise _Bad("structure", f"{g}/{k} has shape {getattr(ds, 'shape', None)}; "
+                                    f"expected ({int(off[-1])}, dim)")
+        out[f"{g}/{k}"] = ds
+    return out
+
+
 def _check_values(f, sm, names, frames: dict, tf: dict) -> tuple[list[str], list[str], list[str]]:
     """Read every value of every chunk: decompression errors and non-finite numbers surface here.
     Returns the track ids, their content hashes and the failure ids."""
     floats = {"tracks/duration": f["tracks/duration"], "summary/matrix": sm,
-              **{f"frames/{k}": v for k, v in frames.items()},
+              **frames,
               **{f"track_features/{k}": v for k, v in tf.items()}}
     try:
         for name, ds in floats.items():

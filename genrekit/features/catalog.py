@@ -43,23 +43,14 @@ A feature in ``all`` is in the default config, whose JSON and hash (the cache ke
 tests/features/test_pinned.py) then change and every default store recomputes; register it with
 ``default=False`` to keep them.
 
-A learned embedding (issue 12, musicnn) plugs in the same way: an intermediate resamples the
-signal to the model's rate, and the feature runs the model on it at its own frame rate::
-
-    @intermediate("signal_16k", inputs=("signal",))
-    def _signal_16k(config, *, signal): return soxr.resample(signal, config.sr, 16000)
-
-    @feature("musicnn", inputs=("signal_16k",), width=200, default=False,
-             frame_rate=lambda config: 16000 / (256 * 187))      # one row per 3-s patch
-    def _musicnn(config, *, signal_16k): return musicnn_model().embed(signal_16k).T
-
-(The model is loaded once per process, like the filterbanks below, and imported inside the
-function so the other features never import torch.) Two features reading ``signal_16k`` resample
-once. What the registry does not do yet: a shard stores one frame count per track
-(``frames/offsets``), shared by every frame feature, so storing a feature at its own frame rate
-needs the store to keep offsets per frame rate (cache/ and pipeline/, issue 12); and a model
-variant that must enter the cache key is a FeatureConfig field (``to_dict`` would omit it at its
-default to keep existing hashes).
+A learned embedding plugs in the same way (musicnn, at the end of this module): an intermediate
+resamples the signal to the model's rate (``signal_16k``), another runs the network once
+(``musicnn_out``), and each stored feature picks its part, registered with ``default=False`` (opt-in:
+the weights must be fetched), ``clock="patches"`` (its own frame grid: the store keeps offsets per
+clock, ``frames_patches/``) with its ``frame_rate``, ``config_fields=("musicnn_model",)`` (the
+variant enters the config JSON and hash only when selected), ``cache_key`` (the weights' checksum,
+in the hash) and ``ready`` (missing weights refused before any file is read). The network lives in
+:mod:`genrekit.pretrained`, imported inside the functions, loaded once per process.
 """
 
 from __future__ import annotations
@@ -297,3 +288,72 @@ def _tempo(config, *, tempogram):
     import librosa
 
     return librosa.feature.tempo(tg=tempogram, sr=config.sr, hop_length=config.hop_length)
+
+
+# ------------------------------------------------------------------------------------- learned (opt-in)
+# musicnn (genrekit.pretrained): the signal at 16 kHz, one run of the network per signal (both
+# features read it), one row per 3-s patch on a clock of their own. Not part of ``all``: the
+# weights must be fetched first (``genrekit weights fetch``); ``ready`` says so before any file is read.
+def _musicnn_ready(config: FeatureConfig) -> None:
+    from genrekit.pretrained import weights
+
+    weights.verified_prefix(config.musicnn_model)
+
+
+def _musicnn_valid(config: FeatureConfig) -> None:
+    from genrekit.pretrained.weights import MODELS
+
+    if config.musicnn_model not in MODELS:
+        raise ParameterError(f"musicnn_model must be one of {', '.join(MODELS)}, got {config.musicnn_model!r}")
+
+
+def _musicnn_key(config: FeatureConfig) -> str:
+    from genrekit.pretrained.weights import MODELS
+
+    return f"{config.musicnn_model}:{MODELS[config.musicnn_model].digest}"
+
+
+def _patch_rate(config: FeatureConfig) -> float:
+    from genrekit.pretrained.musicnn import PATCH_RATE
+
+    return PATCH_RATE
+
+
+def _tag_names(config: FeatureConfig) -> list[str]:
+    from genrekit.pretrained.labels import column_names
+
+    return column_names(config.musicnn_model)
+
+
+@intermediate("signal_16k", inputs=("signal",))
+def _signal_16k(config, *, signal):
+    """The signal resampled to 16 kHz (soxr HQ, as decoding and librosa.load do)."""
+    import soxr
+
+    if config.sr == 16000:
+        return signal
+    return soxr.resample(signal, config.sr, 16000, quality="HQ").astype(np.float32, copy=False)
+
+
+@intermediate("musicnn_out", inputs=("signal_16k",))
+def _musicnn_out(config, *, signal_16k):
+    """(penultimate ``(200, n_patches)``, tag probabilities ``(50, n_patches)``); one torch thread."""
+    from genrekit.pretrained import musicnn
+
+    pen, prob = musicnn.load(config.musicnn_model).run(signal_16k, threads=1)
+    return pen.T, prob.T
+
+
+_MUSICNN = dict(inputs=("musicnn_out",), default=False, clock="patches", frame_rate=_patch_rate,
+                config_fields=("musicnn_model",), cache_key=_musicnn_key, ready=_musicnn_ready,
+                validate=_musicnn_valid)
+
+
+@feature("musicnn", width=200, **_MUSICNN)
+def _musicnn(config, *, musicnn_out):
+    return musicnn_out[0]
+
+
+@feature("musicnn_tags", width=50, row_names=_tag_names, **_MUSICNN)
+def _musicnn_tags(config, *, musicnn_out):
+    return musicnn_out[1]

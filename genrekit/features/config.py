@@ -58,7 +58,11 @@ class FeatureConfig:
         Start (s) and maximum length (s) of audio read from each file; ``duration=None`` reads all.
         Both finite and at most :data:`MAX_SECONDS`.
     features : tuple of str
-        Which features are stored (any of :data:`ALL_FEATURES`).
+        Which features are stored (any of :data:`ALL_FEATURES`, or an opt-in feature such as
+        ``musicnn``).
+    musicnn_model : {"MTT_musicnn", "MSD_musicnn"}
+        The pretrained model of the ``musicnn`` and ``musicnn_tags`` features (in the JSON and
+        hash only when one of them is selected, with the weights' checksum).
     """
 
     sr: int = 22050
@@ -79,6 +83,7 @@ class FeatureConfig:
     offset: float = 0.0
     duration: float | None = None
     features: tuple[str, ...] = ALL_FEATURES
+    musicnn_model: str = "MTT_musicnn"
 
     def __post_init__(self):
         feats = tuple(self.features)
@@ -116,8 +121,18 @@ class FeatureConfig:
 
     # ----------------------------------------------------------------------------- serialisation
     def to_dict(self) -> dict:
+        """The fields; a field only unselected features read is left out, and each selected
+        feature's ``cache_key`` (a weights checksum) is added under ``cache_keys``."""
         d = dataclasses.asdict(self)
         d["features"] = list(self.features)
+        used = {f for n in self.features for f in FEATURES[n].config_fields}
+        for n in FEATURES.names():
+            for f in FEATURES[n].config_fields:
+                if f not in used:
+                    d.pop(f, None)
+        keys = {n: FEATURES[n].cache_key(self) for n in self.features if FEATURES[n].cache_key is not None}
+        if keys:
+            d["cache_keys"] = keys
         return d
 
     def to_json(self) -> str:
@@ -127,10 +142,11 @@ class FeatureConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "FeatureConfig":
         names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(d) - names
+        unknown = set(d) - names - {"cache_keys"}
         if unknown:
             raise ParameterError(f"unknown FeatureConfig field(s): {', '.join(sorted(unknown))}")
         d = dict(d)
+        d.pop("cache_keys", None)  # derived from the other fields
         if "features" in d:
             d["features"] = tuple(d["features"])
         return cls(**d)
@@ -166,7 +182,8 @@ class FeatureConfig:
 
 
 def parse_feature_list(text: str | None) -> tuple[str, ...]:
-    """Parse ``--features`` (comma-separated; ``all`` or None means every feature).
+    """Parse ``--features`` (comma-separated; ``all`` or None means every default feature, and
+    ``all`` in a list stands for them: ``all,musicnn`` adds an opt-in feature).
 
     Raises
     ------
@@ -180,5 +197,6 @@ def parse_feature_list(text: str | None) -> tuple[str, ...]:
     if not names:
         raise ParameterError(f"no feature named in {text!r}; valid features: {', '.join(ALL_FEATURES)} "
                              "(or all)")
+    names = tuple(dict.fromkeys(n for t in names for n in (ALL_FEATURES if t == "all" else (t,))))
     FEATURES.check_names(names)
     return names

@@ -93,6 +93,19 @@ class Feature(Node):
         Part of ``all`` and of the default config. A feature that needs something most users do
         not have (model weights) registers ``default=False``, which leaves ``all``, the default
         config and its hash as they were.
+    clock : str
+        The frame grid of a frame feature: ``"frames"`` (the STFT's, the default) or a name of its
+        own shared by the features computed on the same grid (``"patches"``: musicnn). The store
+        keeps one frame count per track and clock.
+    config_fields : tuple of str
+        FeatureConfig fields only this feature reads (``musicnn_model``): in the config's JSON and
+        hash only when a feature that reads them is selected, so other configs keep their hash.
+    cache_key : callable or None
+        ``cache_key(config) -> str``: what else decides its values (a weights checksum), put into
+        the config hash when it is selected.
+    ready : callable or None
+        ``ready(config)``: raises a one-line error when what it needs is not there (missing
+        weights); extraction and prediction call it before any file is read or anything written.
     """
 
     width: int | Callable
@@ -101,6 +114,10 @@ class Feature(Node):
     row_names: Callable | None = None
     validate: Callable | None = None
     default: bool = True
+    clock: str = "frames"
+    config_fields: tuple[str, ...] = ()
+    cache_key: Callable | None = None
+    ready: Callable | None = None
 
     def dim(self, config: FeatureConfig) -> int:
         """The width of this feature under ``config``."""
@@ -143,12 +160,15 @@ class Registry:
     def feature(self, name: str, *, inputs: tuple[str, ...], width: int | Callable, level: str = "frame",
                 frame_rate: Callable | None = None, row_names: Callable | None = None,
                 validate: Callable | None = None, check: Callable | None = None,
-                scratch: tuple[str, ...] = (), default: bool = True) -> Callable:
+                scratch: tuple[str, ...] = (), default: bool = True, clock: str = "frames",
+                config_fields: tuple[str, ...] = (), cache_key: Callable | None = None,
+                ready: Callable | None = None) -> Callable:
         """Decorator: register ``fn(config, **inputs)`` as a stored feature (see :class:`Feature`)."""
         def register(fn):
             self._add(Feature(name=name, fn=fn, inputs=tuple(inputs), scratch=tuple(scratch), check=check,
                               width=width, level=level, frame_rate=frame_rate, row_names=row_names,
-                              validate=validate, default=default))
+                              validate=validate, default=default, clock=clock,
+                              config_fields=tuple(config_fields), cache_key=cache_key, ready=ready))
             return fn
         return register
 
@@ -167,6 +187,8 @@ class Registry:
             raise ParameterError(f"{node.name!r} may only overwrite its own inputs, not {node.scratch}")
         if isinstance(node, Feature) and node.level not in LEVELS:
             raise ParameterError(f"feature {node.name!r}: level must be 'frame' or 'track', got {node.level!r}")
+        if isinstance(node, Feature) and not node.clock.isidentifier():
+            raise ParameterError(f"feature {node.name!r}: clock {node.clock!r} is not an identifier")
         self._nodes[node.name] = node
 
     def copy(self) -> "Registry":
@@ -205,6 +227,19 @@ class Registry:
         for n in features:
             if self[n].validate is not None:
                 self[n].validate(config)
+
+    def ready(self, config: FeatureConfig, features) -> None:
+        """Run the ``ready`` hook of each of ``features`` (each distinct hook once)."""
+        seen = []
+        for n in features:
+            hook = self[n].ready
+            if hook is not None and hook not in seen:
+                seen.append(hook)
+                hook(config)
+
+    def clocks(self, features) -> dict[str, str]:
+        """``feature -> clock`` of the frame features among ``features`` not on the STFT's grid."""
+        return {n: self[n].clock for n in features if self[n].level == "frame" and self[n].clock != "frames"}
 
     # ----------------------------------------------------------------------------- computing
     def plan(self, features) -> tuple[Node, ...]:

@@ -60,7 +60,18 @@ def _ref(y, c=FeatureConfig()):
         "tempo": lambda: librosa.feature.tempo(y=y, sr=c.sr, hop_length=c.hop_length, ac_size=c.tempo_ac_seconds),
         "tempogram_ratio": lambda: librosa.feature.tempogram_ratio(
             y=y, sr=c.sr, hop_length=c.hop_length, win_length=c.tempo_win_length),
+        # opt-in (weights needed): the torch port on librosa's 16 kHz resampling; the port itself
+        # equals musicnn's TF graph (tests/pretrained/test_musicnn.py, tests/pretrained/test_feature.py)
+        "musicnn": lambda: _musicnn_ref(y, c)[0],
+        "musicnn_tags": lambda: _musicnn_ref(y, c)[1],
     }
+
+
+def _musicnn_ref(y, c):
+    from genrekit.pretrained import musicnn
+
+    pen, prob = musicnn.load(c.musicnn_model).run(librosa.resample(y, orig_sr=c.sr, target_sr=16000, res_type="soxr_hq"))
+    return pen.T, prob.T
 
 
 @pytest.mark.parametrize("name", FeatureConfig().features)

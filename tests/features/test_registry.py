@@ -32,7 +32,8 @@ def y():
 
 # ------------------------------------------------------------------------------ built-in features
 def test_config_names_levels_and_widths_come_from_the_registry():
-    assert ALL_FEATURES == FEATURES.names(default_only=True) == FEATURES.names()
+    assert ALL_FEATURES == FEATURES.names(default_only=True)
+    assert FEATURES.names() == ALL_FEATURES + ("musicnn", "musicnn_tags")  # opt-in: weights needed
     assert FRAME_FEATURES == tuple(n for n in ALL_FEATURES if FEATURES[n].level == "frame")
     assert TRACK_FEATURES == tuple(n for n in ALL_FEATURES if FEATURES[n].level == "track") == ("tempo",)
     c = FeatureConfig(n_mels=40, n_mfcc=13, n_chroma=24, n_contrast_bands=4)
@@ -106,8 +107,9 @@ def test_a_feature_check_refuses_a_signal_only_when_that_feature_is_selected():
 
 
 def test_features_imports_no_other_room_and_has_no_import_cycle():
-    """features/ imports only itself and genrekit.errors; its own imports form no cycle
-    (imports under ``if TYPE_CHECKING`` are for annotations and do not run)."""
+    """features/ imports only itself, genrekit.errors and the leaf room genrekit.pretrained (learned
+    features' networks, which imports nothing of genrekit but errors and files); its own imports
+    form no cycle (imports under ``if TYPE_CHECKING`` are for annotations and do not run)."""
     root = Path(__file__).resolve().parents[2] / "genrekit" / "features"
     graph = {}
     for path in root.glob("*.py"):
@@ -120,8 +122,17 @@ def test_features_imports_no_other_room_and_has_no_import_cycle():
                 continue
             mods = [node.module] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
             deps.update(m for m in mods if m and m.startswith("genrekit"))
+        deps = {d for d in deps if not d.startswith("genrekit.pretrained")}
         assert deps <= {"genrekit.errors"} | {f"genrekit.features.{p.stem}" for p in root.glob("*.py")}, path.name
         graph[path.stem] = {d.rsplit(".", 1)[1] for d in deps if d.startswith("genrekit.features.")}
+
+    for path in (root.parent / "pretrained").glob("*.py"):  # a leaf: errors, files, itself
+        tree = ast.parse(path.read_text())
+        mods = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        mods |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        assert {m for m in mods if m.startswith("genrekit")} <= {
+            "genrekit.errors", "genrekit.files", "genrekit.pretrained"} | {
+            f"genrekit.pretrained.{p.stem}" for p in path.parent.glob("*.py")}, path.name
 
     def visit(node, trail):
         assert node not in trail, f"import cycle: {' -> '.join(trail + [node])}"

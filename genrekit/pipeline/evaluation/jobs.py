@@ -60,6 +60,20 @@ def _inner_cv(y, groups, seed):
         return list(KFold(k, shuffle=True, random_state=seed).split(zeros))
 
 
+def frame_rate_of(config):
+    """``rate(frame_features)``: frames per second of the frames a head reads under ``config`` — the
+    STFT's, or the grid of its first feature when that has one of its own (musicnn: one per 3 s)."""
+    from genrekit.features.catalog import FEATURES
+
+    def rate(features=None):
+        names = [n.strip() for n in features.split(",")] if isinstance(features, str) else list(features or ())
+        if names and names[0] in FEATURES and FEATURES[names[0]].level == "frame":
+            return FEATURES[names[0]].frames_per_second(config)
+        return config.sr / config.hop_length
+
+    return rate
+
+
 def _apply_runtime(est, runtime, user_params):
     """Set what the run knows (``frame_rate`` of the store's frames, ``device`` of ``--device``) on an
     estimator that has such a parameter, unless the user set it with ``--param``."""
@@ -67,7 +81,8 @@ def _apply_runtime(est, runtime, user_params):
         return est
     own = est.get_params()
     given = set(user_params or {})
-    todo = {k: v for k, v in runtime.items() if v is not None and k in own and k not in given}
+    todo = {k: v(own.get("frame_features")) if callable(v) else v for k, v in runtime.items()
+            if v is not None and k in own and k not in given}
     return est.set_params(**todo) if todo else est
 
 

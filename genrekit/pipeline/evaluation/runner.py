@@ -42,7 +42,7 @@ from genrekit.cache.layout import DEFAULT_STORE
 from genrekit.errors import GenrekitError, ParameterError, StoreError
 from genrekit.files import atomic_write_text, no_space
 from genrekit.pipeline.evaluation.inputs import FrameSequence, open_source
-from genrekit.pipeline.evaluation.jobs import INNER_FOLDS, TUNE_SCORING, jsonable, run_job
+from genrekit.pipeline.evaluation.jobs import INNER_FOLDS, TUNE_SCORING, frame_rate_of, jsonable, run_job
 from genrekit.pipeline.evaluation.metrics import RANK_METRIC, leaderboard_table, rank, summarise_model
 from genrekit.pipeline.evaluation.report.tables import untrained_labels
 
@@ -398,7 +398,7 @@ def _make_jobs(plan: _Plan, data: _Data, inputs, the_split, seed, tune, save_mod
     inner_groups = fill_groups(data.groups) if the_split.grouped else None
     fit_groups = fill_groups(data.groups) if any_group_known(data.groups) else None
     cfg = source.config  # None for tables without a store
-    runtime = {"frame_rate": cfg.sr / cfg.hop_length if cfg is not None else None, "device": device}
+    runtime = {"frame_rate": frame_rate_of(cfg) if cfg is not None else None, "device": device}
     common = {"y": data.y, "groups": inner_groups, "seed": seed, "tune": tune, "n_classes": len(data.classes),
               "fit_groups": fit_groups, "runtime": runtime}
     jobs = []

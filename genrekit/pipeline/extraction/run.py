@@ -20,6 +20,7 @@ from genrekit.cache import StoreLock, load_index, write_index
 from genrekit.cache.layout import SCHEMA_VERSION, TMP_SUFFIX
 from genrekit.cache.layout import DEFAULT_STORE
 from genrekit.errors import ParameterError, StoreError
+from genrekit.features.catalog import FEATURES
 from genrekit.features.config import FeatureConfig
 from genrekit.features.fingerprint import FINGERPRINT_VERSION
 from genrekit.files import no_space
@@ -102,6 +103,7 @@ def extract(
     Each track's ``path`` is stored absolute (see :func:`~genrekit.pipeline.extraction.plan.plan`).
     """
     config = config or FeatureConfig()
+    FEATURES.ready(config, config.features)  # e.g. musicnn's weights: refused before anything is written
     workers = workers or os.cpu_count() or 1
     if workers < 1:
         raise ParameterError(f"--workers must be >= 1, got {workers}")

@@ -22,6 +22,7 @@ import numpy as np
 from genrekit import __version__
 from genrekit.cache import FailureRow, ShardWriter, TrackRow
 from genrekit.errors import AudioError
+from genrekit.features.catalog import FEATURES
 from genrekit.features.config import FeatureConfig
 from genrekit.features.extract import summary_names
 from genrekit.features.fingerprint import FINGERPRINT_VERSION, fingerprint
@@ -110,7 +111,8 @@ def extract_one(task: dict, config: FeatureConfig) -> dict:
         return _fail(task, h, got.error_type, got.message)
     feats = got.features
     frame_feats = {k: np.ascontiguousarray(v.T) for k, v in feats.items() if k in config.frame_features}
-    n_frames = next(iter(frame_feats.values())).shape[0] if frame_feats else 0
+    own_clock = FEATURES.clocks(config.features)  # on a frame grid of their own: not n_frames
+    n_frames = next((v.shape[0] for k, v in frame_feats.items() if k not in own_clock), 0)
     return {
         "status": "ok",
         "task": task,
@@ -135,6 +137,7 @@ def shard_writer_args(config: FeatureConfig) -> dict:
         track_dims={k: dims[k] for k in config.track_features},
         summary_names=summary_names(config), genrekit_version=__version__,
         fingerprint_version=FINGERPRINT_VERSION,
+        frame_clocks=FEATURES.clocks(config.features),
     )
 
 

@@ -245,6 +245,8 @@ def predict(artifact, paths, *, top_k: int = 3, segments: float | None = None, w
     """
     from joblib import Parallel, delayed
 
+    from genrekit.features import FeatureConfig
+    from genrekit.features.catalog import FEATURES
     from genrekit.pipeline.prediction.artifacts import load_artifact
     from genrekit.pipeline.prediction.checks import SpreadCheck, segment_mismatch, warn
     from genrekit.progress import progress_bar
@@ -262,6 +264,8 @@ def predict(artifact, paths, *, top_k: int = 3, segments: float | None = None, w
         raise ParameterError(f"--top-k must be a whole number >= 1, got {top_k!r}")
     if segments is not None and not segments > 0:
         raise ParameterError(f"--segments must be > 0 seconds, got {segments}")
+    config = FeatureConfig.from_json(art.config_json)
+    FEATURES.ready(config, config.features)  # e.g. musicnn's weights, before any file is read
     files = expand_inputs(paths)
     if not files:
         raise ParameterError("no audio files to predict; pass audio files or folders that hold some")

@@ -92,13 +92,11 @@ def infer_format(out) -> str | None:
 
 
 def frame_column_names(store, features) -> list[str]:
-    """Column names of a frame-level export: ``mfcc_00`` …, or ``centroid`` for one dimension."""
-    dims = store.config.feature_dims()
-    out = []
-    for f in features:
-        d = dims[f]
-        out += [f] if d == 1 else [f"{f}_{i:02d}" for i in range(d)]
-    return out
+    """Column names of a frame-level export: ``mfcc_00`` …, ``centroid`` for one dimension, or the
+    rows' own names (``musicnn_tags_rock``) — the summary columns' names without the statistic."""
+    from genrekit.features.catalog import FEATURES
+
+    return [r for f in features for r in FEATURES[f].row_labels(store.config)]
 
 
 # ============================================================================ helpers
@@ -328,9 +326,14 @@ def _iter_frames(fs, rows, features):
         yield r, np.ascontiguousarray(np.concatenate([frames[f] for f in features], axis=1), dtype=np.float32)
 
 
-def _times(fs, n):
+def _times(fs, n, features=()):
+    """Seconds of each frame: the STFT's hop, or the frame rate of a feature on a grid of its own."""
+    from genrekit.features.catalog import FEATURES
+
     cfg = fs.config
-    return cfg.offset + np.arange(n) * (cfg.hop_length / cfg.sr)
+    first = next(iter(features), None)
+    rate = FEATURES[first].frames_per_second(cfg) if first in FEATURES else cfg.sr / cfg.hop_length
+    return cfg.offset + np.arange(n) / rate
 
 
 def _frames_csv(tmp, fs, rows, features, names, bar):
@@ -339,7 +342,7 @@ def _frames_csv(tmp, fs, rows, features, names, bar):
         f.write(_csv_cells([*FRAME_META, "frame", "time", *names]) + "\n")
         for r, M in _iter_frames(fs, rows, features):
             prefix = _csv_cells([("" if v is None else v) for v in (r.id, r.label, r.group, r.split)])
-            t = _times(fs, len(M)).tolist()
+            t = _times(fs, len(M), features).tolist()
             f.write("".join(f"{prefix},{i},{t[i]!r},{line}\n" for i, line in enumerate(_num_lines(M))))
             n_rows += len(M)
             bar.update(1)
@@ -360,7 +363,7 @@ def _frames_parquet(tmp, fs, rows, features, names, bar, row_group_rows=None):
         for r, M in _iter_frames(fs, rows, features):
             n = len(M)
             cols = [pa.array([getattr(r, k)] * n, pa.string()) for k in FRAME_META]
-            cols += [pa.array(np.arange(n, dtype=np.int32)), pa.array(_times(fs, n))]
+            cols += [pa.array(np.arange(n, dtype=np.int32)), pa.array(_times(fs, n, features))]
             cols += [pa.array(M[:, j]) for j in range(M.shape[1])]
             sink.add(pa.Table.from_arrays(cols, schema=schema))
             n_rows += n
@@ -472,13 +475,18 @@ def export_table(store, fmt: str | None = None, out=None, *, level: str = "summa
                 extra = tagcols.names if fmt != "npz" else []
                 columns = (meta[:4] + extra + names + ["label"]) if fmt == "arff" else meta + extra + names
             else:
-                feats = list(features) if features else list(fs.frame_features)
+                groups = getattr(fs, "frame_groups", {})
+                feats = list(features) if features else (
+                    [f for f in fs.frame_features if groups.get(f, "frames") == "frames"] or list(fs.frame_features))
                 bad = [f for f in feats if f not in fs.frame_features]
                 if bad:
                     track_level = [f for f in bad if f in fs.config.track_features]
                     why = (f"{bad[0]} is a track-level feature (one value per track, in the summary export)"
                            if track_level else f"the store has no frame feature {bad[0]!r}")
                     raise ParameterError(f"{why}; frame features of this store: {', '.join(fs.frame_features)}")
+                if len({groups.get(f, "frames") for f in feats}) > 1:
+                    raise ParameterError(f"frame features {', '.join(feats)} are on different frame grids; "
+                                         "export one grid at a time (e.g. --features musicnn,musicnn_tags)")
                 names = frame_column_names(fs, feats)
                 if fmt == "csv":
                     n_rows = _frames_csv(tmp, fs, rows, feats, names, bar)

@@ -1,0 +1,223 @@
+"""musicnn (Pons & Serra 2019) in torch, loaded from the original TensorFlow checkpoints.
+
+The network, for one patch of 187 log-mel frames × 96 bands (``x``, time-major):
+
+- **front end**: batch norm of the input; *timbral* filters — convolutions spanning 7 frames and
+  38 or 67 mel bands (40 % / 70 % of 96; the time axis zero-padded by 3 each side, 204 filters
+  each) — and *temporal* filters — convolutions spanning 128, 64 and 32 frames and one band
+  (TensorFlow's ``same`` padding, 51 filters each); each is ReLU → batch norm → max over the
+  mel axis, and the five maps are stacked: 561 channels per frame.
+- **mid end**: three 1-D convolutions over time (7 frames, 64 filters, zero-padded by 3) with
+  ReLU → batch norm, the 2nd and 3rd with residual connections; the front end and the three
+  outputs are stacked (dense connections): 753 channels per frame.
+- **back end**: max and mean over time (interleaved per channel as ``max, mean``: 1,506 values),
+  batch norm → dense 200 + ReLU → batch norm (**penultimate**, the 200-d embedding) → dense 50
+  → sigmoid (**tag probabilities**).
+
+Batch norms are in inference mode (moving mean and variance, ε = 0.001: TensorFlow's default),
+folded into one scale and shift each; dropout is inactive. The input is musicnn's own
+(:func:`log_mel`, :func:`patches`). Tensors are read with :mod:`genrekit.pretrained.tfcheckpoint`;
+TensorFlow is never imported.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from genrekit.errors import AudioError
+from genrekit.pretrained import weights
+from genrekit.pretrained.labels import LABELS
+from genrekit.pretrained.tfcheckpoint import CheckpointReader
+
+SR = 16000
+N_FFT = 512
+HOP = 256
+N_MELS = 96
+PATCH = 187  # frames: 3 s, as musicnn computes it (librosa.time_to_frames(3) + 1)
+EMBED_DIM = 200
+BN_EPS = 1e-3
+F16_MAX = float(np.finfo(np.float16).max)
+#: Patches per second of the ``musicnn`` and ``musicnn_tags`` features.
+PATCH_RATE = SR / (HOP * PATCH)
+
+
+# ------------------------------------------------------------------------------------ the input
+@functools.cache
+def _mel_basis() -> np.ndarray:
+    import librosa
+
+    return librosa.filters.mel(sr=SR, n_fft=N_FFT, n_mels=N_MELS).astype(np.float32)
+
+
+def log_mel(y: np.ndarray) -> np.ndarray:
+    """musicnn's input representation of a 16 kHz mono signal: ``[shape=(n_frames, 96)]`` float32.
+
+    The mel power spectrogram (librosa's defaults: centred Hann frames of 512, hop 256, Slaney
+    mel filters), rounded to float16 and back as musicnn stores it, then ``log10(10000·x + 1)``
+    computed in float32 (musicnn computes the product in float16, which overflows to inf on loud
+    music). Powers above float16's largest value (65504; none in practice) are clipped to it
+    rather than becoming inf.
+    """
+    import librosa
+
+    y = np.ascontiguousarray(y, dtype=np.float32)
+    if y.ndim != 1 or y.size == 0:
+        raise AudioError(f"musicnn needs a non-empty mono signal, got shape {y.shape}")
+    power = np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=HOP)) ** 2
+    mel = (_mel_basis() @ power).T
+    mel16 = np.minimum(mel, F16_MAX).astype(np.float16).astype(np.float32)
+    return np.log10(np.float32(10000) * mel16 + np.float32(1))
+
+
+def patches(logmel: np.ndarray) -> np.ndarray:
+    """Non-overlapping patches of 187 frames from the start: ``[shape=(n_patches, 187, 96)]``.
+
+    An incomplete last patch is dropped (as musicnn does). A signal shorter than one patch
+    (< 2.99 s) gives ONE patch: its frames repeated until 187 are filled, the padding musicnn's
+    models were trained with for short clips (``pad_short: repeat-pad`` in their config).
+    """
+    n = logmel.shape[0]
+    if n == 0:
+        raise AudioError("musicnn needs at least one frame of audio")
+    if n < PATCH:
+        reps = -(-PATCH // n)
+        return np.tile(logmel, (reps, 1))[:PATCH][None]
+    k = n // PATCH
+    return np.ascontiguousarray(logmel[:k * PATCH].reshape(k, PATCH, logmel.shape[1]))
+
+
+# ------------------------------------------------------------------------------------ the network
+def _same_pad(k: int) -> tuple[int, int]:
+    """TensorFlow's ``same`` padding for a kernel of ``k`` at stride 1: (before, after)."""
+    return (k - 1) // 2, (k - 1) - (k - 1) // 2
+
+
+def build_module(tensors: dict[str, np.ndarray]):
+    """The torch module of a musicnn checkpoint's tensors (``conv2d*``, ``batch_normalization*``,
+    ``dense*``), in eval mode."""
+    import torch
+    import torch.nn.functional as F
+
+    def t(a):
+        return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
+
+    def bn(i):
+        p = f"batch_normalization{'' if i == 0 else f'_{i}'}/"
+        scale = tensors[p + "gamma"].astype(np.float64) / np.sqrt(tensors[p + "moving_variance"].astype(np.float64) + BN_EPS)
+        shift = tensors[p + "beta"] - tensors[p + "moving_mean"] * scale
+        return t(scale), t(shift)
+
+    def conv(i):
+        p = f"conv2d{'' if i == 0 else f'_{i}'}/"
+        return t(tensors[p + "kernel"].transpose(3, 2, 0, 1)), t(tensors[p + "bias"])  # (out, in, kt, kf)
+
+    class Musicnn(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.params = [bn(i) for i in range(11)], [conv(i) for i in range(8)]
+            self.dense = [(t(tensors[f"dense{s}/kernel"].T), t(tensors[f"dense{s}/bias"])) for s in ("", "_1")]
+
+        @staticmethod
+        def _affine(x, p, dim):
+            shape = [1] * x.dim()
+            shape[dim] = -1
+            return x * p[0].view(shape) + p[1].view(shape)
+
+        @staticmethod
+        def _conv_max(x, w, b, bn):
+            """``max over bands of BN(ReLU(conv(x) + b))`` without the elementwise passes over the
+            (B, C, T, bands) map: bias, ReLU and a positive BN scale are non-decreasing, so the
+            maximum is taken first (the minimum where the BN scale is negative: non-increasing).
+            The element chosen is the one TensorFlow's max picks, so the values are the same."""
+            lo, hi = torch.aminmax(F.conv2d(x, w), dim=3)
+            scale = bn[0].view(1, -1, 1)
+            z = torch.where(scale >= 0, hi, lo) + b.view(1, -1, 1)
+            return F.relu(z) * scale + bn[1].view(1, -1, 1)
+
+        def forward(self, x):
+            """``x``: (batch, 187, 96) → (penultimate (batch, 200), tag probabilities (batch, 50))."""
+            bns, convs = self.params
+            x = self._affine(x.unsqueeze(1), bns[0], 1)  # (B, 1, T, F)
+            front = []
+            for i in range(5):
+                w, b = convs[i]
+                pad = (3, 3) if i < 2 else _same_pad(w.shape[2])
+                front.append(self._conv_max(F.pad(x, (0, 0) + pad), w, b, bns[i + 1]))  # (B, C, T)
+            h0 = torch.cat(front, 1)  # (B, 561, T)
+            mids = [h0]
+            prev = None
+            for i in range(3):
+                w, b = convs[5 + i]
+                h = F.relu(F.conv1d(F.pad(mids[-1], (3, 3)), w[:, 0].transpose(1, 2), b))  # (out, kf, kt) → (out, in, kt)
+                h = self._affine(h, bns[6 + i], 1)
+                prev = h if prev is None else h + prev
+                mids.append(prev)
+            m = torch.cat(mids, 1)  # (B, 753, T)
+            pooled = torch.stack([m.amax(dim=2), m.mean(dim=2)], dim=2).flatten(1)  # max, mean interleaved
+            pooled = self._affine(pooled, bns[9], 1)
+            (w1, b1), (w2, b2) = self.dense
+            pen = self._affine(F.relu(pooled @ w1.T + b1), bns[10], 1)
+            return pen, torch.sigmoid(pen @ w2.T + b2)
+
+    return Musicnn().eval()
+
+
+class MusicnnModel:
+    """A loaded musicnn model: :meth:`run` on signals, :meth:`run_patches` on its input.
+
+    Parameters
+    ----------
+    model : {"MTT_musicnn", "MSD_musicnn"}
+    prefix : str, optional
+        A checkpoint prefix to read instead of the verified weights folder (tests).
+    """
+
+    def __init__(self, model: str = "MTT_musicnn", *, prefix: str | None = None):
+        self.name = model
+        self.labels = LABELS[model.split("_")[0]]
+        reader = CheckpointReader(prefix or weights.verified_prefix(model))
+        needed = [n for n in reader.names() if "/Adam" not in n and n.split("/")[0] not in ("beta1_power", "beta2_power")]
+        self.module = build_module({n: reader.tensor(n) for n in needed})
+
+    def run_patches(self, x: np.ndarray, *, batch_size: int = 16, threads: int | None = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
+        """``x`` ``[shape=(n, 187, 96)]`` → (penultimate ``(n, 200)``, tag probabilities ``(n, 50)``).
+
+        ``threads``: torch threads for this call (extraction: 1 per worker process; the previous
+        setting is restored); None: the process's own.
+        """
+        import torch
+
+        pens, probs = [], []
+        before = torch.get_num_threads()
+        if threads is not None:
+            torch.set_num_threads(threads)
+        try:
+            self._forward(x, batch_size, pens, probs)
+        finally:
+            if threads is not None:
+                torch.set_num_threads(before)
+        if not pens:
+            return np.zeros((0, EMBED_DIM), np.float32), np.zeros((0, len(self.labels)), np.float32)
+        return np.concatenate(pens), np.concatenate(probs)
+
+    def _forward(self, x, batch_size, pens, probs):
+        import torch
+
+        with torch.inference_mode():
+            for i in range(0, len(x), batch_size):
+                p, q = self.module(torch.from_numpy(np.ascontiguousarray(x[i:i + batch_size], dtype=np.float32)))
+                pens.append(p.numpy())
+                probs.append(q.numpy())
+
+    def run(self, y16k: np.ndarray, *, threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """A 16 kHz mono signal → (penultimate ``(n_patches, 200)``, tag probabilities ``(n_patches, 50)``)."""
+        return self.run_patches(patches(log_mel(y16k)), threads=threads)
+
+
+@functools.lru_cache(maxsize=2)
+def load(model: str = "MTT_musicnn") -> MusicnnModel:
+    """The verified ``model``, loaded once per process."""
+    return MusicnnModel(model)
