@@ -61,7 +61,7 @@ def run_tagging(source, models, *, split, seed, params, tune, out, save_models, 
     data = _TagData(targets.mask, source.ids[targets.mask], source.groups[targets.mask],
                     source.splits[targets.mask], targets)
     summary, columns = _summary_input(source, plan, data, features)
-    frame_inputs = _frame_inputs(source, plan, data)
+    frame_inputs = _frame_inputs(source, plan, data, features)
     the_split = _split(source, split, seed, data, say)
     jobs = _make_jobs(plan, data, {n: frame_inputs.get(n, summary) for n in plan.names}, the_split, seed,
                       save_models, source, device)
