@@ -127,3 +127,17 @@ def test_a_run_ranks_by_pooled_balanced_accuracy_and_compares_the_best(tmp_path)
     again = run_benchmark(store, "logreg,knn,gmm", split="group-kfold:5", out=tmp_path / "run2", workers=1,
                           progress=False, seed=7)
     assert again.results["uncertainty"] == doc["uncertainty"]
+
+
+def test_resampling_in_chunks_gives_the_confusions_of_its_per_track_weights():
+    from genrekit.pipeline.evaluation.uncertainty import Resampling, _confusions
+
+    rng = np.random.default_rng(0)
+    y, pred = rng.integers(0, 3, 50), rng.integers(0, 3, 50)
+    units = np.array([f"artist{i % 7}" for i in range(50)], dtype=object)
+    r = Resampling(units, seed=5, resamples=150)  # 150: more than one chunk, the last one partial
+    w = r.weights()
+    assert w.shape == (150, 50) and (w.sum(1) > 0).all()
+    np.testing.assert_array_equal(r.confusions(y, pred, 3), _confusions(y, pred, 3, w))
+    np.testing.assert_array_equal(w, r.weights())  # replayed identically: every model sees the same draws
+    assert bootstrap_intervals(y, pred, 3, r) == bootstrap_intervals(y, pred, 3, w)
