@@ -141,3 +141,17 @@ def test_resampling_in_chunks_gives_the_confusions_of_its_per_track_weights():
     np.testing.assert_array_equal(r.confusions(y, pred, 3), _confusions(y, pred, 3, w))
     np.testing.assert_array_equal(w, r.weights())  # replayed identically: every model sees the same draws
     assert bootstrap_intervals(y, pred, 3, r) == bootstrap_intervals(y, pred, 3, w)
+
+
+def test_compare_from_one_pass_of_draws_equals_the_paired_bootstrap():
+    from genrekit.pipeline.evaluation.uncertainty import Resampling, compare, scores_from_confusion
+
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 3, 60)
+    preds = {"a": np.where(rng.random(60) < 0.8, y, (y + 1) % 3), "b": np.where(rng.random(60) < 0.6, y, (y + 2) % 3)}
+    r = Resampling([f"u{i % 15}" for i in range(60)], seed=9)
+    scores = {n: scores_from_confusion(c) for n, c in r.confusions_of(y, preds, 3).items()}
+    board = [{"model": "a"}, {"model": "b"}]
+    (c,) = compare(board, {"y": y, "k": 3, "predictions": preds, "scores": scores})
+    want = paired_bootstrap(y, preds["a"], preds["b"], 3, r)
+    assert c["paired_bootstrap"] == want and c["mcnemar"] == mcnemar_exact(preds["a"] == y, preds["b"] == y)

@@ -114,12 +114,21 @@ class Resampling:
 
     def confusions(self, y, pred, k: int) -> np.ndarray:
         """The confusion matrix of every resample, ``[shape=(resamples, k, k)]``."""
+        return self.confusions_of(y, {None: pred}, k)[None]
+
+    def confusions_of(self, y, preds: dict, k: int) -> dict:
+        """``{name: confusions [shape=(resamples, k, k)]}`` of several predictions, from one pass of draws."""
         from scipy.sparse import csr_matrix
 
-        code = np.asarray(y, dtype=np.int64) * k + np.asarray(pred, dtype=np.int64)
-        per_unit = csr_matrix((np.ones(len(code)), (self.unit_of, code)), shape=(self.n_units, k * k))
-        out = [np.asarray((per_unit.T @ c.T.astype(float)).T) for c in self.counts()]
-        return np.concatenate(out).reshape(self.resamples, k, k)
+        y = np.asarray(y, dtype=np.int64)
+        per_unit = {n: csr_matrix((np.ones(len(y)), (self.unit_of, y * k + np.asarray(p, dtype=np.int64))),
+                                  shape=(self.n_units, k * k)).T.tocsr() for n, p in preds.items()}
+        out = {n: [] for n in preds}
+        for c in self.counts():
+            dense = np.ascontiguousarray(c.T, dtype=float)
+            for n, u in per_unit.items():
+                out[n].append(np.asarray(u @ dense).T)
+        return {n: np.concatenate(v).reshape(self.resamples, k, k) for n, v in out.items()}
 
 
 def bootstrap_weights(units, seed: int, resamples: int = RESAMPLES) -> np.ndarray:
@@ -165,6 +174,11 @@ def paired_bootstrap(y, pred_a, pred_b, k: int, resampling, metric: str = RANK_M
     diff = float(pooled_scores(y, pred_a, k)[metric] - pooled_scores(y, pred_b, k)[metric])
     d = (scores_from_confusion(_boot_confusions(y, pred_a, k, resampling))[metric]
          - scores_from_confusion(_boot_confusions(y, pred_b, k, resampling))[metric])
+    return paired_from_resamples(diff, d, metric)
+
+
+def paired_from_resamples(diff: float, d, metric: str = RANK_METRIC) -> dict:
+    """:func:`paired_bootstrap` from the observed difference and the resampled differences ``d``."""
     n = len(d)
     p = min(1.0, 2 * (min(int((d <= 0).sum()), int((d >= 0).sum())) + 1) / (n + 1))
     lo, hi = interval(d)
@@ -204,17 +218,17 @@ def add_pooled(per_model: dict, results: list[dict], the_split, y, groups, seed:
     resampling = Resampling(units, seed)
     preds = {}
     for n, entry in per_model.items():
-        if entry["error"]:
-            continue
-        fr = [r for r in results if r["kind"] == "fold" and r["model"] == n]
-        pred = pooled_predictions(fr, the_split.folds, len(y))[tested]
-        preds[n] = pred
-        point = pooled_scores(y[tested], pred, k)
-        ci = bootstrap_intervals(y[tested], pred, k, resampling)
-        entry["pooled"] = {m: {"value": point[m], "ci_low": ci[m][0], "ci_high": ci[m][1]} for m in METRICS}
-        entry["pooled"]["n_tracks"] = int(len(tested))
+        if not entry["error"]:
+            fr = [r for r in results if r["kind"] == "fold" and r["model"] == n]
+            preds[n] = pooled_predictions(fr, the_split.folds, len(y))[tested]
+    boot_scores = {}
+    for n, cms in resampling.confusions_of(y[tested], preds, k).items():  # one pass of draws for all models
+        point, boot_scores[n] = pooled_scores(y[tested], preds[n], k), scores_from_confusion(cms)
+        ci = {m: interval(v) for m, v in boot_scores[n].items()}
+        per_model[n]["pooled"] = {m: {"value": point[m], "ci_low": ci[m][0], "ci_high": ci[m][1]} for m in METRICS}
+        per_model[n]["pooled"]["n_tracks"] = int(len(tested))
     return {"tested": tested, "resampling": resampling, "unit": unit, "predictions": preds, "k": k, "y": y[tested],
-            "seed": seed}
+            "seed": seed, "scores": boot_scores}
 
 
 def describe_bootstrap(boot: dict) -> dict:
@@ -236,11 +250,12 @@ def compare(leaderboard: list[dict], boot: dict) -> list[dict]:
     if len(leaderboard) < 2:
         return []
     best = leaderboard[0]["model"]
-    y, k, w, preds = boot["y"], boot["k"], boot["resampling"], boot["predictions"]
+    y, k, preds, scores = boot["y"], boot["k"], boot["predictions"], boot["scores"]
     out = []
     for row in leaderboard[1:]:
         other = row["model"]
-        paired = paired_bootstrap(y, preds[best], preds[other], k, w)
+        diff = pooled_scores(y, preds[best], k)[RANK_METRIC] - pooled_scores(y, preds[other], k)[RANK_METRIC]
+        paired = paired_from_resamples(float(diff), scores[best][RANK_METRIC] - scores[other][RANK_METRIC])
         mc = mcnemar_exact(preds[best] == y, preds[other] == y)
         better = paired["p_value"] < ALPHA
         verdict = (f"{best} better (p = {paired['p_value']:.3g})" if better
