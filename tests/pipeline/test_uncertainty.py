@@ -118,6 +118,7 @@ def test_a_run_ranks_by_pooled_balanced_accuracy_and_compares_the_best(tmp_path)
         lb = list(csv.DictReader(f))
     assert float(lb[0]["balanced_accuracy_pooled"]) == pytest.approx(board[0]["balanced_accuracy_pooled"], abs=1e-6)
     assert float(lb[0]["balanced_accuracy_ci_low"]) <= float(lb[0]["balanced_accuracy_pooled"])
+    assert {r["ranked_by"] for r in lb} == {"pooled balanced_accuracy"}
     report = (res.out_dir / "report.md").read_text()
     assert "ranked by pooled balanced accuracy" in report and "paired bootstrap" in report
     assert "McNemar exact p" in report and comps[0]["verdict"] in report
