@@ -118,6 +118,7 @@ def test_a_run_ranks_by_pooled_balanced_accuracy_and_compares_the_best(tmp_path)
         lb = list(csv.DictReader(f))
     assert float(lb[0]["balanced_accuracy_pooled"]) == pytest.approx(board[0]["balanced_accuracy_pooled"], abs=1e-6)
     assert float(lb[0]["balanced_accuracy_ci_low"]) <= float(lb[0]["balanced_accuracy_pooled"])
+    assert {r["ranked_by"] for r in lb} == {"pooled balanced_accuracy"}
     report = (res.out_dir / "report.md").read_text()
     assert "ranked by pooled balanced accuracy" in report and "paired bootstrap" in report
     assert "McNemar exact p" in report and comps[0]["verdict"] in report
@@ -127,3 +128,31 @@ def test_a_run_ranks_by_pooled_balanced_accuracy_and_compares_the_best(tmp_path)
     again = run_benchmark(store, "logreg,knn,gmm", split="group-kfold:5", out=tmp_path / "run2", workers=1,
                           progress=False, seed=7)
     assert again.results["uncertainty"] == doc["uncertainty"]
+
+
+def test_resampling_in_chunks_gives_the_confusions_of_its_per_track_weights():
+    from genrekit.pipeline.evaluation.uncertainty import Resampling, _confusions
+
+    rng = np.random.default_rng(0)
+    y, pred = rng.integers(0, 3, 50), rng.integers(0, 3, 50)
+    units = np.array([f"artist{i % 7}" for i in range(50)], dtype=object)
+    r = Resampling(units, seed=5, resamples=150)  # 150: more than one chunk, the last one partial
+    w = r.weights()
+    assert w.shape == (150, 50) and (w.sum(1) > 0).all()
+    np.testing.assert_array_equal(r.confusions(y, pred, 3), _confusions(y, pred, 3, w))
+    np.testing.assert_array_equal(w, r.weights())  # replayed identically: every model sees the same draws
+    assert bootstrap_intervals(y, pred, 3, r) == bootstrap_intervals(y, pred, 3, w)
+
+
+def test_compare_from_one_pass_of_draws_equals_the_paired_bootstrap():
+    from genrekit.pipeline.evaluation.uncertainty import Resampling, compare, scores_from_confusion
+
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 3, 60)
+    preds = {"a": np.where(rng.random(60) < 0.8, y, (y + 1) % 3), "b": np.where(rng.random(60) < 0.6, y, (y + 2) % 3)}
+    r = Resampling([f"u{i % 15}" for i in range(60)], seed=9)
+    scores = {n: scores_from_confusion(c) for n, c in r.confusions_of(y, preds, 3).items()}
+    board = [{"model": "a"}, {"model": "b"}]
+    (c,) = compare(board, {"y": y, "k": 3, "predictions": preds, "scores": scores})
+    want = paired_bootstrap(y, preds["a"], preds["b"], 3, r)
+    assert c["paired_bootstrap"] == want and c["mcnemar"] == mcnemar_exact(preds["a"] == y, preds["b"] == y)

@@ -106,8 +106,9 @@ def rank(per_model: dict, names, inputs: dict, n_folds: int) -> list[dict]:
     ranked = sorted(ok, key=lambda n: (-_pooled(per_model[n], RANK_METRIC), -_pooled(per_model[n], "accuracy"), n))
     rows = []
     for i, n in enumerate(ranked, 1):
-        row = {"rank": i, "model": n, "input": inputs[n], "n_folds": n_folds}
         pooled = per_model[n].get("pooled")
+        row = {"rank": i, "model": n, "input": inputs[n], "n_folds": n_folds,
+               "ranked_by": f"pooled {RANK_METRIC}" if pooled else f"mean {RANK_METRIC}"}
         for k in METRICS:
             if pooled:
                 row[f"{k}_pooled"] = pooled[k]["value"]

@@ -79,19 +79,68 @@ def pooled_scores(y, pred, k: int) -> dict:
 
 
 # ============================================================================ resampling
-def bootstrap_weights(units, seed: int, resamples: int = RESAMPLES) -> np.ndarray:
-    """How often each track is drawn in each resample: ``int [shape=(resamples, n_tracks)]``.
+class Resampling:
+    """Seeded bootstrap resamples of tracks by unit, replayed identically for every model (paired).
 
-    ``units`` (one per track) are resampled with replacement, as many as there are distinct ones;
-    a track counts as often as its unit was drawn (a cluster bootstrap when units are artists).
+    Each resample draws as many units as there are, with replacement; a track counts as often as
+    its unit was drawn (a cluster bootstrap when units are artists). Draws are made in chunks of
+    :attr:`CHUNK` resamples from a fresh generator seeded with ``seed``, so memory stays at
+    ``CHUNK × n_units`` counts whatever the number of tracks, and two calls see the same draws.
     """
-    _, unit_of = np.unique(np.asarray(units, dtype=str), return_inverse=True)
-    n_units = int(unit_of.max()) + 1 if len(unit_of) else 0
-    rng = np.random.default_rng(seed)
-    draws = rng.integers(0, n_units, size=(resamples, n_units))
-    counts = np.zeros((resamples, n_units), dtype=np.int64)
-    np.add.at(counts, (np.repeat(np.arange(resamples), n_units), draws.ravel()), 1)
-    return counts[:, unit_of]
+
+    CHUNK = 64
+
+    def __init__(self, units, seed: int, resamples: int = RESAMPLES):
+        _, self.unit_of = np.unique(np.asarray(units, dtype=str), return_inverse=True)
+        self.unit_of = self.unit_of.astype(np.int64)
+        self.n_units = int(self.unit_of.max()) + 1 if len(self.unit_of) else 0
+        self.seed, self.resamples = int(seed), int(resamples)
+
+    def __len__(self) -> int:
+        return self.resamples
+
+    def counts(self):
+        """Chunks ``int [shape=(c, n_units)]``: how often each unit is drawn in each resample."""
+        rng = np.random.default_rng(self.seed)
+        g = self.n_units
+        for start in range(0, self.resamples, self.CHUNK):
+            c = min(self.CHUNK, self.resamples - start)
+            draws = rng.integers(0, g, size=(c, g)) + np.arange(c)[:, None] * g
+            yield np.bincount(draws.ravel(), minlength=c * g).reshape(c, g)
+
+    def weights(self) -> np.ndarray:
+        """How often each track is drawn in each resample, ``[shape=(resamples, n_tracks)]`` (small inputs)."""
+        return np.concatenate([c[:, self.unit_of] for c in self.counts()]) if self.resamples else np.zeros((0, 0))
+
+    def confusions(self, y, pred, k: int) -> np.ndarray:
+        """The confusion matrix of every resample, ``[shape=(resamples, k, k)]``."""
+        return self.confusions_of(y, {None: pred}, k)[None]
+
+    def confusions_of(self, y, preds: dict, k: int) -> dict:
+        """``{name: confusions [shape=(resamples, k, k)]}`` of several predictions, from one pass of draws."""
+        from scipy.sparse import csr_matrix
+
+        y = np.asarray(y, dtype=np.int64)
+        per_unit = {n: csr_matrix((np.ones(len(y)), (self.unit_of, y * k + np.asarray(p, dtype=np.int64))),
+                                  shape=(self.n_units, k * k)).T.tocsr() for n, p in preds.items()}
+        out = {n: [] for n in preds}
+        for c in self.counts():
+            dense = np.ascontiguousarray(c.T, dtype=float)
+            for n, u in per_unit.items():
+                out[n].append(np.asarray(u @ dense).T)
+        return {n: np.concatenate(v).reshape(self.resamples, k, k) for n, v in out.items()}
+
+
+def bootstrap_weights(units, seed: int, resamples: int = RESAMPLES) -> np.ndarray:
+    """How often each track is drawn in each resample (see :class:`Resampling`): ``[shape=(resamples, n_tracks)]``."""
+    return Resampling(units, seed, resamples).weights()
+
+
+def _boot_confusions(y, pred, k: int, resampling) -> np.ndarray:
+    """Confusion matrices of every resample: ``resampling`` is a :class:`Resampling` or a weights array."""
+    if isinstance(resampling, Resampling):
+        return resampling.confusions(y, pred, k)
+    return _confusions(y, pred, k, resampling)
 
 
 def interval(values) -> tuple[float, float]:
@@ -101,9 +150,10 @@ def interval(values) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
-def bootstrap_intervals(y, pred, k: int, weights) -> dict:
-    """``{metric: (low, high)}``: percentile intervals of every metric over the resamples ``weights``."""
-    boot = scores_from_confusion(_confusions(y, pred, k, weights))
+def bootstrap_intervals(y, pred, k: int, resampling) -> dict:
+    """``{metric: (low, high)}``: percentile intervals of every metric over ``resampling`` (a
+    :class:`Resampling` or per-track weights ``[shape=(resamples, n_tracks)]``)."""
+    boot = scores_from_confusion(_boot_confusions(y, pred, k, resampling))
     return {m: interval(v) for m, v in boot.items()}
 
 
@@ -119,11 +169,16 @@ def mcnemar_exact(correct_a, correct_b) -> dict:
             "only_second_right": c, "p_value": min(1.0, p)}
 
 
-def paired_bootstrap(y, pred_a, pred_b, k: int, weights, metric: str = RANK_METRIC) -> dict:
+def paired_bootstrap(y, pred_a, pred_b, k: int, resampling, metric: str = RANK_METRIC) -> dict:
     """Difference A − B in ``metric`` over the same resamples; its interval and two-sided p."""
     diff = float(pooled_scores(y, pred_a, k)[metric] - pooled_scores(y, pred_b, k)[metric])
-    d = (scores_from_confusion(_confusions(y, pred_a, k, weights))[metric]
-         - scores_from_confusion(_confusions(y, pred_b, k, weights))[metric])
+    d = (scores_from_confusion(_boot_confusions(y, pred_a, k, resampling))[metric]
+         - scores_from_confusion(_boot_confusions(y, pred_b, k, resampling))[metric])
+    return paired_from_resamples(diff, d, metric)
+
+
+def paired_from_resamples(diff: float, d, metric: str = RANK_METRIC) -> dict:
+    """:func:`paired_bootstrap` from the observed difference and the resampled differences ``d``."""
     n = len(d)
     p = min(1.0, 2 * (min(int((d <= 0).sum()), int((d >= 0).sum())) + 1) / (n + 1))
     lo, hi = interval(d)
@@ -153,32 +208,32 @@ def pooled_predictions(fold_results: list[dict], folds, n: int) -> np.ndarray:
 def add_pooled(per_model: dict, results: list[dict], the_split, y, groups, seed: int) -> dict:
     """Put ``pooled`` (score and interval of every metric) into each model's entry; return the resampling.
 
-    Returns ``{"tested", "weights", "unit", "predictions": {model: pred of the tested tracks}}``, what
+    Returns ``{"tested", "resampling", "unit", "predictions": {model: pred of the tested tracks}}``, what
     :func:`compare` needs.
     """
     y = np.asarray(y)
     k = int(y.max()) + 1 if len(y) else 0
     tested = np.unique(np.concatenate([f.test for f in the_split.folds]))
     units, unit = bootstrap_units(groups, tested)
-    weights = bootstrap_weights(units, seed)
+    resampling = Resampling(units, seed)
     preds = {}
     for n, entry in per_model.items():
-        if entry["error"]:
-            continue
-        fr = [r for r in results if r["kind"] == "fold" and r["model"] == n]
-        pred = pooled_predictions(fr, the_split.folds, len(y))[tested]
-        preds[n] = pred
-        point = pooled_scores(y[tested], pred, k)
-        ci = bootstrap_intervals(y[tested], pred, k, weights)
-        entry["pooled"] = {m: {"value": point[m], "ci_low": ci[m][0], "ci_high": ci[m][1]} for m in METRICS}
-        entry["pooled"]["n_tracks"] = int(len(tested))
-    return {"tested": tested, "weights": weights, "unit": unit, "predictions": preds, "k": k, "y": y[tested],
-            "seed": seed}
+        if not entry["error"]:
+            fr = [r for r in results if r["kind"] == "fold" and r["model"] == n]
+            preds[n] = pooled_predictions(fr, the_split.folds, len(y))[tested]
+    boot_scores = {}
+    for n, cms in resampling.confusions_of(y[tested], preds, k).items():  # one pass of draws for all models
+        point, boot_scores[n] = pooled_scores(y[tested], preds[n], k), scores_from_confusion(cms)
+        ci = {m: interval(v) for m, v in boot_scores[n].items()}
+        per_model[n]["pooled"] = {m: {"value": point[m], "ci_low": ci[m][0], "ci_high": ci[m][1]} for m in METRICS}
+        per_model[n]["pooled"]["n_tracks"] = int(len(tested))
+    return {"tested": tested, "resampling": resampling, "unit": unit, "predictions": preds, "k": k, "y": y[tested],
+            "seed": seed, "scores": boot_scores}
 
 
 def describe_bootstrap(boot: dict) -> dict:
     """What ``results.json`` says about the resampling."""
-    return {"resamples": int(len(boot["weights"])), "confidence": CONFIDENCE, "unit": boot["unit"],
+    return {"resamples": int(len(boot["resampling"])), "confidence": CONFIDENCE, "unit": boot["unit"],
             "seed": boot["seed"], "n_tracks": int(len(boot["tested"])), "alpha": ALPHA}
 
 
@@ -195,11 +250,12 @@ def compare(leaderboard: list[dict], boot: dict) -> list[dict]:
     if len(leaderboard) < 2:
         return []
     best = leaderboard[0]["model"]
-    y, k, w, preds = boot["y"], boot["k"], boot["weights"], boot["predictions"]
+    y, k, preds, scores = boot["y"], boot["k"], boot["predictions"], boot["scores"]
     out = []
     for row in leaderboard[1:]:
         other = row["model"]
-        paired = paired_bootstrap(y, preds[best], preds[other], k, w)
+        diff = pooled_scores(y, preds[best], k)[RANK_METRIC] - pooled_scores(y, preds[other], k)[RANK_METRIC]
+        paired = paired_from_resamples(float(diff), scores[best][RANK_METRIC] - scores[other][RANK_METRIC])
         mc = mcnemar_exact(preds[best] == y, preds[other] == y)
         better = paired["p_value"] < ALPHA
         verdict = (f"{best} better (p = {paired['p_value']:.3g})" if better

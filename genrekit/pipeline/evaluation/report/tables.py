@@ -42,7 +42,7 @@ def untrained_labels(the_split, y, classes) -> list[list[str]]:
 def write_leaderboard_csv(path, leaderboard, per_model, names):
     """The leaderboard's rows (pooled score and 95 % interval, fold mean and std of every metric), then one
     ``failed: …`` row per failed model."""
-    cols = ["rank", "model", "input", "n_folds"]
+    cols = ["rank", "model", "input", "n_folds", "ranked_by"]
     for k in METRICS:
         cols += [f"{k}_pooled", f"{k}_ci_low", f"{k}_ci_high"]
     for k in (*METRICS, "fit_seconds", "predict_seconds"):
