@@ -36,7 +36,14 @@ def metadata_fields() -> tuple[str, ...]:
 
 
 def plain(value):
-    """``value`` as JSON gives it back (tuples → lists), so stored and new values compare equal."""
+    """``value`` as JSON gives it back (tuples → lists), so stored and new values compare equal
+    (plain values are walked directly: this runs for every field of every track of a run)."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
     return json.loads(json.dumps(value, sort_keys=True))
 
 
