@@ -17,6 +17,7 @@ follows the manifest with no change here. Format::
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from pathlib import Path
 
@@ -30,6 +31,7 @@ COMPUTED_FIELDS = ("id", "content_hash", "duration", "sample_rate", "file_size",
                    "n_frames", "shard", "row")
 
 
+@functools.lru_cache(maxsize=None)
 def metadata_fields() -> tuple[str, ...]:
     """The TrackRow fields a source's newer metadata replaces (path, label, group, split, meta, …)."""
     return tuple(f.name for f in dataclasses.fields(TrackRow) if f.name not in COMPUTED_FIELDS)
@@ -72,7 +74,8 @@ def write_metadata(store_dir, tracks: dict[str, dict]):
 
 def apply_metadata(row: TrackRow, entry: dict) -> TrackRow:
     """``row`` with the fields of ``entry`` (unknown fields ignored: written by a newer genrekit)."""
-    known = {k: _like(getattr(row, k), v) for k, v in entry.items() if k in metadata_fields()}
+    fields = metadata_fields()
+    known = {k: _like(getattr(row, k), v) for k, v in entry.items() if k in fields}
     return dataclasses.replace(row, **known) if known else row
 
 
