@@ -17,6 +17,7 @@ follows the manifest with no change here. Format::
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from pathlib import Path
 
@@ -30,13 +31,21 @@ COMPUTED_FIELDS = ("id", "content_hash", "duration", "sample_rate", "file_size",
                    "n_frames", "shard", "row")
 
 
+@functools.lru_cache(maxsize=None)
 def metadata_fields() -> tuple[str, ...]:
     """The TrackRow fields a source's newer metadata replaces (path, label, group, split, meta, …)."""
     return tuple(f.name for f in dataclasses.fields(TrackRow) if f.name not in COMPUTED_FIELDS)
 
 
 def plain(value):
-    """``value`` as JSON gives it back (tuples → lists), so stored and new values compare equal."""
+    """``value`` as JSON gives it back (tuples → lists), so stored and new values compare equal
+    (plain values are walked directly: this runs for every field of every track of a run)."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
     return json.loads(json.dumps(value, sort_keys=True))
 
 
@@ -65,7 +74,8 @@ def write_metadata(store_dir, tracks: dict[str, dict]):
 
 def apply_metadata(row: TrackRow, entry: dict) -> TrackRow:
     """``row`` with the fields of ``entry`` (unknown fields ignored: written by a newer genrekit)."""
-    known = {k: _like(getattr(row, k), v) for k, v in entry.items() if k in metadata_fields()}
+    fields = metadata_fields()
+    known = {k: _like(getattr(row, k), v) for k, v in entry.items() if k in fields}
     return dataclasses.replace(row, **known) if known else row
 
 

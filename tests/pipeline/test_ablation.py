@@ -61,7 +61,7 @@ def test_fewer_artists_than_folds_suggests_fewer_folds_or_leave_one_artist_out()
     assert hint and "--split group-kfold:2" in hint[0] and "LeaveOneGroupOut" in hint[0]
     one = make_split(labels, groups=np.array(["x"] * 6 + [f"b{i % 3}" for i in range(6)], dtype=object),
                      spec="group-kfold:3", seed=0)
-    assert any("single artist" in w and "add artists" in w for w in one.warnings)
+    assert any("1 label has a single artist" in w and "add artists" in w for w in one.warnings)
     tracks = make_split(np.array(["a"] * 6 + ["b"] * 3), spec="kfold:5", seed=0)
     assert any("--split kfold:3" in w for w in tracks.warnings)
     assert not [w for w in make_split(labels, spec="kfold:3", seed=0).warnings if "fewer" in w]

@@ -32,7 +32,7 @@ def _probabilities(est, X, n_classes: int) -> list | None:
         return None
     try:
         proba = np.asarray(est.predict_proba(X), dtype=float)
-    except (AttributeError, NotImplementedError):  # e.g. a hard-voting ensemble
+    except Exception:  # a hard-voting ensemble, a model whose probabilities fail: scored all the same
         return None
     full = np.zeros((proba.shape[0], n_classes))
     full[:, np.asarray(est.classes_, dtype=np.int64)] = proba

@@ -207,18 +207,24 @@ def _label_warnings(folds: list[Fold], y: np.ndarray, classes, why: dict) -> lis
 
 def _fewer_folds_hint(kind: str, per_label: list[int], k: int, what: str) -> list[str]:
     """What to do when some label has fewer ``what`` (artists, tracks) than folds: the most folds
-    every label can fill, or, with a label of one, why no grouped split can train and test it."""
-    fewest = min(per_label, default=k)
-    if fewest >= k:
+    every label of two or more can fill; a label of one no split can both train on and test."""
+    if min(per_label, default=k) >= k:
         return []
     n = sum(v < k for v in per_label)
-    head = f"{_plural(n, 'label')} ha{'ve' if n > 1 else 's'} fewer {what} than the {k} folds"
-    if fewest >= 2:
+    one = what[:-1]
+    parts = [f"{_plural(n, 'label')} ha{'ve' if n > 1 else 's'} fewer {what} than the {k} folds"]
+    fewest = min((v for v in per_label if v >= 2), default=None)
+    if fewest is not None and fewest < k:
         logo = (" or leave-one-artist-out (scikit-learn's LeaveOneGroupOut with genrekit.api.load_store's groups)"
                 if what == "artists" else "")
-        return [f"{head}: use --split {kind}:{fewest} (every fold then trains on every label){logo}"]
-    return [f"{head}, one has a single {what[:-1]}: whichever fold tests it has none to train on "
-            f"(a leave-one-{what[:-1]}-out split cannot help); add {what} to that label or leave it out"]
+        parts.append(f"use --split {kind}:{fewest} (every fold then trains on every label with two or more "
+                     f"{what}){logo}")
+    singles = sum(v == 1 for v in per_label)
+    if singles:
+        parts.append(f"{_plural(singles, 'label')} ha{'ve' if singles > 1 else 's'} a single {one}: whichever fold "
+                     f"tests {'them' if singles > 1 else 'it'} has none to train on, whatever the split; add "
+                     f"{what} or leave {'them' if singles > 1 else 'it'} out")
+    return [": ".join(parts[:2]) + ("; " + parts[2] if len(parts) > 2 else "")]
 
 
 def _kfold(y, k, seed, classes, counts, warn, why):

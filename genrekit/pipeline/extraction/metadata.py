@@ -45,10 +45,14 @@ def sync_metadata(store_dir: Path, tracks: list[Track], stored: dict[str, TrackR
     """
     updates = load_metadata(store_dir)
     changed, dirty = 0, False
+    fields = [f for f in metadata_fields() if f != "path"]
     for t in tracks:
         row = stored.get(t.id)
         if row is None and t.id not in updates:
             continue  # extracted this run: its new row carries the source's metadata
+        if (row is not None and row.path == os.path.abspath(t.path)
+                and all(getattr(row, f) == getattr(t, f, None) for f in fields)):
+            continue  # the common case, compared without conversion
         new = track_metadata(t)
         if row is None:  # new under this config, updated under another: the update must agree
             dirty = dirty or updates[t.id] != new

@@ -53,7 +53,7 @@ def write_figures(fig_dir: Path, doc: dict) -> dict:
 
 def _tuned(doc: dict) -> str:
     """What a figure's title adds for a tuned run."""
-    return ", tuned (nested grid search)" if doc.get("config", {}).get("tune") else ""
+    return ", tuned by nested grid search" if doc.get("config", {}).get("tune") else ""
 
 
 def _leaderboard_figure(plt, fig_dir: Path, doc: dict) -> Path:
