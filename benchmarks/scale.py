@@ -9,7 +9,9 @@ directory entries. Then, per size, each step runs in a child process of its own,
 its seconds (after its imports) and its peak resident memory (``wait4``):
 
     plan       a re-run of extract over the fully cached store: scan the folder, open the
-               index, look up every track (all skipped as cached)
+               index, look up every track (all skipped as cached); the first open after the
+               simulated extraction also builds the rows file from every shard
+    replan     the same again (the rows file current)
     index      load_index + write_index of the whole index (a run's merges only append to it)
     open       FeatureStore(path)
     summary    FeatureStore.summary(): the (N, 148) float32 matrix
@@ -43,7 +45,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 FEATURES = ("mfcc", "rms", "tempo")
-STEPS = ("plan", "index", "open", "summary", "frames", "verify", "parquet", "classic")
+STEPS = ("plan", "replan", "index", "open", "summary", "frames", "verify", "parquet", "classic")
 SHARD = 64
 N_FRAMES = 4
 
@@ -106,7 +108,7 @@ def build(root: str, n: int) -> tuple[str, str]:
 def step(name: str, audio: str, store: str, out: str) -> float:
     import numpy as np
 
-    if name == "plan":
+    if name in ("plan", "replan"):
         from genrekit.pipeline.extraction.run import extract
         from genrekit.pipeline.extraction.sources import scan_folder
 
