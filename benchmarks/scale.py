@@ -3,14 +3,16 @@
 A store of N tracks is built by simulation: shards of 64 tracks (the default --shard-size)
 written through genrekit's own :class:`~genrekit.cache.ShardWriter` with generated feature values
 (features mfcc, rms, tempo: 148 summary columns; 4 frames per track) and its index written with
-:func:`~genrekit.cache.write_index`; each track is a hard link to one small audio file in a
+:func:`~genrekit.cache.write_index`; each track is a hard link to a small audio file (one per 1,000 tracks) in a
 folder per label (10 labels, 100 artists), so a re-run of ``extract`` lists and stats N real
 directory entries. Then, per size, each step runs in a child process of its own, which reports
 its seconds (after its imports) and its peak resident memory (``wait4``):
 
     plan       a re-run of extract over the fully cached store: scan the folder, open the
-               index, look up every track (all skipped as cached)
-    index      write_index + load_index of the whole index
+               index, look up every track (all skipped as cached); the first open after the
+               simulated extraction also builds the rows file from every shard
+    replan     the same again (the rows file current)
+    index      load_index + write_index of the whole index (a run's merges only append to it)
     open       FeatureStore(path)
     summary    FeatureStore.summary(): the (N, 148) float32 matrix
     frames     frames of a random 1 % of the tracks
@@ -43,7 +45,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 FEATURES = ("mfcc", "rms", "tempo")
-STEPS = ("plan", "index", "open", "summary", "frames", "verify", "parquet", "classic")
+STEPS = ("plan", "replan", "index", "open", "summary", "frames", "verify", "parquet", "classic")
 SHARD = 64
 N_FRAMES = 4
 
@@ -66,9 +68,6 @@ def build(root: str, n: int) -> tuple[str, str]:
     audio, store = os.path.join(root, "audio"), os.path.join(root, "store")
     os.makedirs(store, exist_ok=True)
     config = _config()
-    base = os.path.join(root, "base.wav")
-    sf.write(base, np.zeros(2205, np.float32), 22050)
-    st = os.stat(base)
     dims = config.feature_dims()
     args = dict(config_json=config.to_json(), config_hash=config.hash(),
                 frame_dims={k: dims[k] for k in config.frame_features},
@@ -83,7 +82,12 @@ def build(root: str, n: int) -> tuple[str, str]:
         for i in range(a, min(n, a + SHARD)):
             label = f"g{i % 10}"
             folder = os.path.join(audio, label, f"{i // 1000:04d}")
+            base = os.path.join(root, f"base{i // 1000:04d}.wav")  # (a file takes at most 65,000 links)
+            if not os.path.exists(base):
+                os.makedirs(folder, exist_ok=True)
+                sf.write(base, np.zeros(2205, np.float32), 22050)
             os.makedirs(folder, exist_ok=True)
+            st = os.stat(base)
             path = os.path.join(folder, f"t{i:07d}.wav")
             os.link(base, path)
             tid = f"{label}/{i // 1000:04d}/t{i:07d}.wav"
@@ -104,7 +108,7 @@ def build(root: str, n: int) -> tuple[str, str]:
 def step(name: str, audio: str, store: str, out: str) -> float:
     import numpy as np
 
-    if name == "plan":
+    if name in ("plan", "replan"):
         from genrekit.pipeline.extraction.run import extract
         from genrekit.pipeline.extraction.sources import scan_folder
 
@@ -115,10 +119,12 @@ def step(name: str, audio: str, store: str, out: str) -> float:
     if name == "index":
         from pathlib import Path
 
+        import genrekit.cache.index as idx
         from genrekit.cache import load_index, write_index
 
         t = time.perf_counter()
         index, _ = load_index(Path(store))
+        idx._ON_DISK.clear()  # written whole (what a run pays when it folds the journal in)
         write_index(store, index)
         return time.perf_counter() - t
     from genrekit.cache import FeatureStore

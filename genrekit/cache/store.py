@@ -17,6 +17,10 @@ from genrekit.cache.metadata import apply_metadata, load_metadata
 from genrekit.errors import StoreError
 
 
+#: Shards a FeatureStore keeps open at once.
+MAX_OPEN_SHARDS = 64
+
+
 def _take(sources: list[dict], positions: list[int]) -> dict:
     """Columns of several sources concatenated, then the rows at ``positions``."""
     out = {}
@@ -83,10 +87,17 @@ class FeatureStore:
         return d
 
     def _h5(self, shard: str):
-        f = self._handles.get(shard)
-        if f is None:
+        """The open shard (at most :data:`MAX_OPEN_SHARDS` stay open, least recently used closed
+        first: a 1M-track store has ~16,000 shards, each open file costs memory and a descriptor)."""
+        f = self._handles.pop(shard, None)
+        if f is not None:
+            self._handles[shard] = f  # most recently used last
+        else:
             import h5py
 
+            open_shards = [k for k in self._handles if k != "rows"]
+            for old in open_shards[:max(0, len(open_shards) - MAX_OPEN_SHARDS + 1)]:
+                self._handles.pop(old).close()
             try:
                 f = self._handles[shard] = h5py.File(self.path / shard, "r")
             except OSError as e:  # truncated, overwritten or deleted since the index was read
@@ -301,6 +312,17 @@ class FeatureStore:
             X[a:a + step] = d[start + a:start + min(len(X), a + step)][:, mask]
         return X
 
+    def _rows_span(self, block: list[TrackRow]):
+        """``(first, positions - first)`` of ``block``'s rows in the rows file when they lie close
+        together there (at most 4x the block's size apart), else None."""
+        if not self._rows_current or not block:
+            return None
+        if getattr(self, "_position", None) is None:
+            self._position = {r.id: i for i, r in enumerate(self.tracks)}
+        pos = np.fromiter((self._position[r.id] for r in block), np.int64, len(block))
+        lo, hi = int(pos.min()), int(pos.max())
+        return (lo, pos - lo) if hi - lo < 4 * len(block) + 1024 else None
+
     def frames(self, track_id: str, features=None) -> dict[str, np.ndarray]:
         """Frame-level features of one track: ``name -> (n_frames, dim)`` float32."""
         r = self.track(track_id)
@@ -366,6 +388,12 @@ class FeatureStore:
             X = np.empty((len(block), int(mask.sum())), np.float32)
             if ids is None and self._rows_current:
                 yield block, self._summary_from_rows(X, mask, a)
+                continue
+            span = self._rows_span(block)
+            if span is not None:  # the rows file in one contiguous read, then these rows of it
+                lo, where = span
+                S = np.empty((int(where.max()) + 1, int(mask.sum())), np.float32)
+                yield block, self._summary_from_rows(S, mask, lo)[where]
                 continue
             by_shard: dict[str, list[tuple[int, int]]] = {}
             for out_i, r in enumerate(block):

@@ -78,3 +78,14 @@ def test_an_unreadable_rows_file_is_rebuilt(store):
     path.write_bytes(b"not hdf5")
     fs = FeatureStore(store)
     assert fs._rows_current and np.array_equal(fs.summary()[0], X)
+
+
+def test_summary_of_chosen_ids_in_any_order_comes_from_the_rows_file_unchanged(store):
+    ref = _from_shards(store)
+    fs = FeatureStore(store)
+    ids = list(ref.ids)[::-1][:5] + list(ref.ids)[:2]
+    got = np.concatenate([x for _, x in fs.iter_summary(ids=ids, block_rows=4)])
+    want = np.concatenate([x for _, x in ref.iter_summary(ids=ids, block_rows=4)])
+    assert fs._rows_current and np.array_equal(got, want)
+    assert np.array_equal(np.concatenate([x for _, x in fs.iter_summary(["mfcc"], ids=ids)]),
+                          np.concatenate([x for _, x in ref.iter_summary(["mfcc"], ids=ids)]))
