@@ -345,6 +345,8 @@ def add_benchmark(sub):
                    help="comma-separated model names, or 'all' (default: those marked * by `genrekit models`)")
     p.add_argument("--split", default=None, metavar="SPEC",
                    help="kfold:K, group-kfold:K, predefined or holdout:FRACTION (default: see below)")
+    p.add_argument("--ignore-duplicates", action="store_true",
+                   help="let tracks that hold the same recording (`genrekit duplicates`) fall on both sides of a fold")
     p.add_argument("--seed", type=_seed, default=0, metavar="N",
                    help="seed of the split, the models and the tuning folds: 0 to 4294967295 (default: 0)")
     p.add_argument("--param", action="append", default=[], metavar="MODEL.KEY=VALUE",
@@ -397,7 +399,8 @@ def run_benchmark(args) -> int:
                        tune=args.tune, out=args.out, save_models=args.save_models, workers=workers,
                        features=features, progress=not args.no_progress,
                        log=lambda line: print(line, file=sys.stderr), device=args.device,
-                       on_leaderboard=lambda rows: print(leaderboard_table(rows), flush=True))
+                       on_leaderboard=lambda rows: print(leaderboard_table(rows), flush=True),
+                       duplicates=not args.ignore_duplicates)
     for name, path in result.artifacts.items():
         print(f"saved model {name}: {path}")
     print(f"report: {result.report_path}")
@@ -604,10 +607,9 @@ def run_verify(args) -> int:
 
 # ------------------------------------------------------------------------------------ main
 def add_duplicates(sub):
-    from genrekit.cache.layout import DEFAULT_STORE
     from genrekit.pipeline.duplicates.command import add_duplicates as add
 
-    add(sub, add_store_arg, DEFAULT_STORE)
+    add(sub, add_store_arg)
 
 
 COMMANDS = [add_extract, add_info, add_demo, add_benchmark, add_export, add_predict, add_models, add_verify,

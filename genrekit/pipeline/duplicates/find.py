@@ -156,3 +156,25 @@ def find_duplicates(store, *, rows=None, min_score: float = MIN_SCORE, min_match
             bar.close()
     report.groups = components(len(rows), [(m.a, m.b) for m in report.pairs])
     return report
+
+
+def duplicate_pairs(source, mask=None) -> tuple[list[tuple[int, int]], list[str]]:
+    """Duplicate pairs among the tracks of a benchmark's source (positions among those where
+    ``mask``), and notes on what could not be checked. A source that is not a feature store (a
+    table) has no fingerprints: no pairs, no note."""
+    from genrekit.cache.store import FeatureStore
+
+    store = getattr(source, "store", source)
+    if not isinstance(store, FeatureStore):
+        return [], []
+    rows = store.tracks if mask is None else [r for r, keep in zip(store.tracks, mask) if keep]
+    try:
+        report = find_duplicates(store, rows=rows)
+    except StoreError:  # no fingerprint at all
+        return [], [f"duplicates not checked: the store's tracks have no fingerprint; add them with "
+                    f"{ADD_FINGERPRINTS.format(store=store.path)}, or check with `genrekit duplicates`"]
+    notes = []
+    if report.missing:
+        notes.append(f"duplicates not checked for {len(report.missing)} tracks without a fingerprint; add them "
+                     f"with {ADD_FINGERPRINTS.format(store=store.path)}")
+    return [(m.a, m.b) for m in report.pairs], notes

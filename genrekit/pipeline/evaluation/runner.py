@@ -111,6 +111,7 @@ def run_benchmark(
     log=None,
     device: str | None = None,
     on_leaderboard=None,
+    duplicates: bool = True,
 ) -> BenchmarkResult:
     """Benchmark models on a feature store with one shared split.
 
@@ -159,6 +160,8 @@ def run_benchmark(
         :func:`~genrekit.pipeline.evaluation.metrics.leaderboard_table`) as soon as the folds are
         scored, before anything is written into ``out``: the result is shown even when the disk
         is full.
+    duplicates : bool
+        Keep tracks that hold the same recording (the store's fingerprints) on one side of every fold.
 
     Returns
     -------
@@ -183,7 +186,7 @@ def run_benchmark(
     data = _labelled(source)
     summary, columns = _summary_input(source, plan, data, features)
     frame_inputs = _frame_inputs(source, plan, data)
-    the_split = _split(source, split, seed, data, say)
+    the_split = _split(source, split, seed, data, say, duplicates)
     inputs = {n: frame_inputs.get(n, summary) for n in plan.names}
     jobs = _make_jobs(plan, data, inputs, the_split, seed, tune, save_models, source, device)
     n_jobs = min(workers or os.cpu_count() or 1, len(jobs))
@@ -342,10 +345,10 @@ def _frame_inputs(source, plan: _Plan, data: _Data) -> dict:
 
 
 # ============================================================================ 2. split
-def _split(source, spec, seed, data: _Data, say):
+def _split(source, spec, seed, data: _Data, say, duplicates=True):
     from genrekit.pipeline.evaluation.splits import split_for_store
 
-    the_split = split_for_store(source, spec, seed, data.mask)
+    the_split = split_for_store(source, spec, seed, data.mask, duplicates=duplicates)
     say(f"split: {the_split.describe()}")
     the_split.notes.extend(source.notes)   # what the table readers and the join found
     the_split.warnings.extend(source.warnings)

@@ -281,7 +281,7 @@ def _predefined(y, split_column, classes, warn, notes):
 
 
 def make_split(labels, groups=None, split_column=None, spec: str | SplitSpec | None = None,
-               seed: int = 0) -> Split:
+               seed: int = 0, duplicates=None) -> Split:
     """Compute the evaluation split once.
 
     Parameters
@@ -299,6 +299,12 @@ def make_split(labels, groups=None, split_column=None, spec: str | SplitSpec | N
         tracks than that.
     seed : int
         Seeds the shuffling; the same inputs and seed give the same folds.
+    duplicates : sequence of (int, int), optional
+        Positions of tracks that hold the same recording (:mod:`genrekit.pipeline.duplicates`):
+        each group of duplicates stays on one side of every fold, and an artist group that holds
+        a duplicate of another's track is merged with it (see :func:`keep_duplicates_together`);
+        a predefined split is kept as it is (:func:`split_for_store` warns about the duplicates
+        it separates, naming them).
 
     Returns
     -------
@@ -335,11 +341,13 @@ def make_split(labels, groups=None, split_column=None, spec: str | SplitSpec | N
         notes.append(f"{_plural(n_without, 'track')} without an artist: each counts as its own group")
 
     kind, k = parsed.kind, parsed.k
+    merged = keep_duplicates_together(g, n, duplicates, kind, notes)  # None: no duplicates to keep together
+    g_split = g if merged is None else merged  # the groups folds keep whole
     if kind == "group-kfold" and g is None:
         raise ParameterError("--split group-kfold needs artists (a group column) in the store, and it has none; "
                              "use --split kfold:K, or re-extract with a manifest that has an artist column")
     if kind in ("kfold", "group-kfold"):
-        units = len(set(g)) if kind == "group-kfold" else n
+        units = len(set(g_split)) if kind == "group-kfold" else n
         what = "artists (groups)" if kind == "group-kfold" else "labelled tracks"
         if k > units:
             if is_default and units >= 2:
@@ -350,12 +358,12 @@ def make_split(labels, groups=None, split_column=None, spec: str | SplitSpec | N
                 raise ParameterError(f"--split {kind}:{k} needs at least {k} {what}, the store has {units}; {fix}")
         parsed = SplitSpec(kind, k=k)
 
-    if kind == "kfold":
+    if kind == "kfold" and merged is None:
         folds = _kfold(y, k, seed, classes, counts, warn, why)
-    elif kind == "group-kfold":
-        folds = _group_kfold(y, g, k, seed, classes, counts, warn, why)
+    elif kind in ("kfold", "group-kfold"):
+        folds = _group_kfold(y, g_split, k, seed, classes, counts, warn, why)
     elif kind == "holdout":
-        folds = _holdout(y, g, parsed.fraction, seed, classes, why, notes)
+        folds = _holdout(y, g_split, parsed.fraction, seed, classes, why, notes)
     else:
         folds = _predefined(y, split_column, classes, warn, notes)
 
@@ -377,10 +385,52 @@ def make_split(labels, groups=None, split_column=None, spec: str | SplitSpec | N
                  warnings=warn, notes=notes)
 
 
-def split_for_store(store, spec: str | SplitSpec | None = None, seed: int = 0, mask=None) -> Split:
-    """:func:`make_split` on a :class:`~genrekit.cache.store.FeatureStore` (rows where ``mask``)."""
+def split_for_store(store, spec: str | SplitSpec | None = None, seed: int = 0, mask=None,
+                    duplicates: bool = True) -> Split:
+    """:func:`make_split` on a :class:`~genrekit.cache.store.FeatureStore` (rows where ``mask``);
+    with ``duplicates``, the duplicates its fingerprints show are kept together
+    (:func:`genrekit.pipeline.duplicates.find.duplicate_pairs`)."""
     labels, groups, splits = store.labels, store.groups, store.splits
     if mask is not None:
         labels, groups, splits = labels[mask], groups[mask], splits[mask]
     known_split = splits if any(v for v in splits) else None
-    return make_split(labels, groups=groups, split_column=known_split, spec=spec, seed=seed)
+    pairs, notes = None, []
+    if duplicates:
+        from genrekit.pipeline.duplicates.find import duplicate_pairs
+
+        pairs, notes = duplicate_pairs(store, mask)
+    out = make_split(labels, groups=groups, split_column=known_split, spec=spec, seed=seed, duplicates=pairs)
+    out.notes.extend(notes)
+    if out.kind == "predefined" and pairs:
+        ids = store.ids if mask is None else store.ids[mask]
+        out.warnings.extend(_separated_duplicates(out.folds[0], pairs, ids))
+    return out
+
+
+def keep_duplicates_together(groups, n: int, duplicates, kind: str, notes: list) -> np.ndarray | None:
+    """The groups a split keeps whole: ``groups`` (artists; None: unknown, each track its own)
+    merged through ``duplicates`` (pairs of positions), with a note saying how many were merged.
+    None when there are no duplicates (or the split is predefined: it is not made here)."""
+    if not duplicates or kind == "predefined":
+        return None
+    from genrekit.pipeline.duplicates.groups import components, merge_groups
+
+    base = groups if groups is not None else fill_groups([None] * n)
+    merged, n_merged = merge_groups(base, duplicates)
+    dup = components(n, duplicates)
+    notes.append(f"duplicates: {_plural(len(dup), 'group')} of the same recording ({sum(map(len, dup))} tracks) "
+                 f"kept on one side of every fold; {_plural(n_merged, 'group')} merged"
+                 + (" (artists joined through a shared recording)" if groups is not None else ""))
+    return merged
+
+
+def _separated_duplicates(fold: Fold, duplicates, ids) -> list[str]:
+    """A warning naming the duplicates (pairs of positions in ``ids``) a predefined split puts on both sides."""
+    side = {int(i): name for name, part in (("train", fold.train), ("test", fold.test),
+                                            ("validation", fold.validation)) for i in part}
+    apart = [(a, b) for a, b in duplicates or () if a in side and b in side and side[a] != side[b]]
+    if not apart:
+        return []
+    shown = ", ".join(f"{ids[a]} ({side[a]}) = {ids[b]} ({side[b]})" for a, b in apart[:5])
+    return [f"the predefined split puts {_plural(len(apart), 'pair')} of duplicates on both sides: {shown}"
+            f"{', …' if len(apart) > 5 else ''}; results are likely inflated (see `genrekit duplicates`)"]
