@@ -158,18 +158,28 @@ def find_duplicates(store, *, rows=None, min_score: float = MIN_SCORE, min_match
     return report
 
 
-def duplicate_pairs(source, mask=None) -> tuple[list[tuple[int, int]], list[str]]:
-    """Duplicate pairs among the tracks of a benchmark's source (positions among those where
-    ``mask``), and notes on what could not be checked. A source that is not a feature store (a
-    table) has no fingerprints: no pairs, no note."""
+def store_rows(source, ids) -> tuple[object, list]:
+    """The FeatureStore behind a benchmark's source (a store, a StoreSource, tables joined with a
+    store) and its row for each of ``ids`` (None where it has none); ``(None, [])`` without one."""
     from genrekit.cache.store import FeatureStore
 
-    store = getattr(source, "store", source)
+    store = source if isinstance(source, FeatureStore) else getattr(source, "store", None)
     if not isinstance(store, FeatureStore):
+        return None, []
+    by_id = {r.id: r for r in store.tracks}
+    return store, [by_id.get(str(i)) for i in ids]
+
+
+def duplicate_pairs(source, ids) -> tuple[list[tuple[int, int]], list[str]]:
+    """Duplicate pairs among a benchmark's tracks ``ids`` (positions in ``ids``), and notes on
+    what could not be checked. A source without a feature store (tables alone) has no
+    fingerprints: no pairs, no note."""
+    store, rows = store_rows(source, ids)
+    at = [k for k, r in enumerate(rows) if r is not None]
+    if store is None or not at:
         return [], []
-    rows = store.tracks if mask is None else [r for r, keep in zip(store.tracks, mask) if keep]
     try:
-        report = find_duplicates(store, rows=rows)
+        report = find_duplicates(store, rows=[rows[k] for k in at])
     except StoreError:  # no fingerprint at all
         return [], [f"duplicates not checked: the store's tracks have no fingerprint; add them with "
                     f"{ADD_FINGERPRINTS.format(store=store.path)}, or check with `genrekit duplicates`"]
@@ -177,4 +187,4 @@ def duplicate_pairs(source, mask=None) -> tuple[list[tuple[int, int]], list[str]
     if report.missing:
         notes.append(f"duplicates not checked for {len(report.missing)} tracks without a fingerprint; add them "
                      f"with {ADD_FINGERPRINTS.format(store=store.path)}")
-    return [(m.a, m.b) for m in report.pairs], notes
+    return [(at[m.a], at[m.b]) for m in report.pairs], notes

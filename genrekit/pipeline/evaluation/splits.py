@@ -13,6 +13,12 @@ Four protocols (``--split``):
 ``holdout:FRACTION``
     One train/test split with about ``FRACTION`` of the tracks in test; stratified, and grouped
     whenever the store knows groups.
+``gtzan-ff``
+    GTZAN's fault-filtered split (Kereliuk, Sturm & Larsen 2015), matched by clip name
+    (:mod:`genrekit.pipeline.evaluation.gtzan`): a predefined split that ships with genrekit.
+
+Every split but a predefined one keeps each group of duplicates (tracks holding the same
+recording, found from the fingerprints extraction stores) on one side of every fold.
 
 The default is ``group-kfold:5`` when the store knows groups (artists) and ``kfold:5`` otherwise.
 Problems that make a protocol imperfect — a label with fewer tracks or artists than folds, an
@@ -30,7 +36,7 @@ import numpy as np
 from genrekit.errors import ParameterError
 from genrekit.roles import fill_groups, is_fill_in, split_name, unknown_group
 
-KINDS = ("kfold", "group-kfold", "predefined", "holdout")
+KINDS = ("kfold", "group-kfold", "predefined", "holdout", "gtzan-ff")
 DEFAULT_FOLDS = 5
 
 
@@ -69,7 +75,7 @@ def parse_split(text: str | None) -> SplitSpec | None:
             "grouped": "group-kfold"}.get(kind, kind)
     if kind not in KINDS:
         raise ParameterError(
-            f"unknown split {text!r}; use kfold:K, group-kfold:K, predefined or holdout:FRACTION")
+            f"unknown split {text!r}; use kfold:K, group-kfold:K, predefined or holdout:FRACTION (GTZAN: gtzan-ff)")
     if kind in ("kfold", "group-kfold"):
         if not arg:
             return SplitSpec(kind, k=DEFAULT_FOLDS)
@@ -89,7 +95,7 @@ def parse_split(text: str | None) -> SplitSpec | None:
             raise ParameterError(f"--split {text}: the test fraction must be between 0 and 1, got {f:g}")
         return SplitSpec(kind, fraction=f)
     if arg:
-        raise ParameterError(f"--split {text}: predefined takes no argument")
+        raise ParameterError(f"--split {text}: {kind} takes no argument")
     return SplitSpec(kind)
 
 
@@ -138,11 +144,12 @@ class Split:
     def describe(self) -> str:
         """One line: the protocol and its shape."""
         how = {
+            "gtzan-ff": "Kereliuk, Sturm & Larsen (2015) fault-filtered GTZAN split",
             "kfold": "stratified by label",
             "group-kfold": "stratified by label, grouped by artist",
             "predefined": "the store's train/test split column",
             "holdout": "stratified by label" + (", grouped by artist" if self.grouped else ""),
-        }[self.kind]
+        }[self.spec if self.spec == "gtzan-ff" else self.kind]
         if self.n_folds == 1:
             f = self.folds[0]
             return f"{self.spec} ({how}; seed {self.seed}): {len(f.train)} training and {len(f.test)} test tracks"
@@ -340,7 +347,7 @@ def make_split(labels, groups=None, split_column=None, spec: str | SplitSpec | N
     if g is not None and n_without and parsed.kind != "kfold":
         notes.append(f"{_plural(n_without, 'track')} without an artist: each counts as its own group")
 
-    kind, k = parsed.kind, parsed.k
+    kind, k = ("predefined" if parsed.kind == "gtzan-ff" else parsed.kind), parsed.k  # gtzan-ff: a given column
     merged = keep_duplicates_together(g, n, duplicates, kind, notes)  # None: no duplicates to keep together
     g_split = g if merged is None else merged  # the groups folds keep whole
     if kind == "group-kfold" and g is None:
@@ -390,19 +397,35 @@ def split_for_store(store, spec: str | SplitSpec | None = None, seed: int = 0, m
     """:func:`make_split` on a :class:`~genrekit.cache.store.FeatureStore` (rows where ``mask``);
     with ``duplicates``, the duplicates its fingerprints show are kept together
     (:func:`genrekit.pipeline.duplicates.find.duplicate_pairs`)."""
-    labels, groups, splits = store.labels, store.groups, store.splits
+    from genrekit.pipeline.evaluation import gtzan
+
+    labels, groups, splits, ids = store.labels, store.groups, store.splits, store.ids
     if mask is not None:
-        labels, groups, splits = labels[mask], groups[mask], splits[mask]
+        labels, groups, splits, ids = labels[mask], groups[mask], splits[mask], ids[mask]
     known_split = splits if any(v for v in splits) else None
-    pairs, notes = None, []
+    parsed = parse_split(spec) if not isinstance(spec, SplitSpec) else spec
+    if parsed is not None and parsed.kind == gtzan.SPLIT_NAME:
+        from genrekit.pipeline.duplicates.find import store_rows
+
+        _, rows = store_rows(store, ids)
+        paths = [r.path if r is not None else None for r in rows] if rows else None
+        known_split, notes = gtzan.gtzan_split_column(ids, paths)
+        if not {"train", "test"} <= set(known_split):
+            raise ParameterError(f"--split {gtzan.SPLIT_NAME}: no track matches the split's "
+                                 f"{'train' if 'train' not in set(known_split) else 'test'} clips by name "
+                                 f"(<genre>.000NN.<ext>, e.g. blues.00012.wav, in the track id or file name); "
+                                 f"use --split kfold:5 or group-kfold:5")
+    else:
+        notes = gtzan.gtzan_hint(ids)
+    pairs = None
     if duplicates:
         from genrekit.pipeline.duplicates.find import duplicate_pairs
 
-        pairs, notes = duplicate_pairs(store, mask)
-    out = make_split(labels, groups=groups, split_column=known_split, spec=spec, seed=seed, duplicates=pairs)
+        pairs, more = duplicate_pairs(store, ids)
+        notes += more
+    out = make_split(labels, groups=groups, split_column=known_split, spec=parsed, seed=seed, duplicates=pairs)
     out.notes.extend(notes)
     if out.kind == "predefined" and pairs:
-        ids = store.ids if mask is None else store.ids[mask]
         out.warnings.extend(_separated_duplicates(out.folds[0], pairs, ids))
     return out
 
