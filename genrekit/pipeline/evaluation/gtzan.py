@@ -67,15 +67,16 @@ def gtzan_split_column(ids, paths=None) -> tuple[np.ndarray, list[str]]:
     unnamed = [str(i) for i, c in zip(ids, clips) if c is None]
     faulty = [str(i) for i, c in zip(ids, clips) if c is not None and c not in split]
     if unnamed:
-        notes.append(f"{len(unnamed)} tracks without a GTZAN name left out (e.g. {', '.join(unnamed[:3])})")
+        notes.append(f"{_n(len(unnamed), 'track')} without a GTZAN name left out (e.g. {', '.join(unnamed[:3])})")
     if faulty:
-        notes.append(f"{len(faulty)} GTZAN clips the fault-filtered split excludes (repeated, mislabelled or "
+        notes.append(f"{_n(len(faulty), 'GTZAN clip')} the fault-filtered split excludes (repeated, mislabelled or "
                      f"distorted) left out: {', '.join(faulty[:5])}{', …' if len(faulty) > 5 else ''}")
     have = {c for c in clips if c}
     for part in ("train", "validation", "test"):
         missing = sum(1 for c, p in split.items() if p == part and c not in have)
         if missing:
-            notes.append(f"{missing} {part} clips of the split are not in this collection")
+            notes.append(f"{_n(missing, part + ' clip')} of the split {'is' if missing == 1 else 'are'} not in this "
+                         "collection")
     return column, notes
 
 
@@ -85,3 +86,7 @@ def gtzan_hint(ids) -> list[str]:
         return []
     return [f"these tracks carry GTZAN's names: GTZAN holds repeated, mislabelled and distorted clips "
             f"(Sturm 2013) that inflate random splits; --split {SPLIT_NAME} uses the {SOURCE}"]
+
+
+def _n(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
