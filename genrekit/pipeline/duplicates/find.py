@@ -86,10 +86,10 @@ class DuplicateReport:
             for i in members:
                 out.append(f"  {offsets[i]:+8.2f} s  {self.ids[i]}  ({self.paths[i]})")
         if self.too_short:
-            out.append(f"{len(self.too_short)} tracks too short or quiet to fingerprint (fewer than {MIN_HASHES} "
+            out.append(f"{_n(len(self.too_short), 'track')} too short or quiet to fingerprint (fewer than {MIN_HASHES} "
                        f"hashes), not checked: {_some(self.ids, self.too_short)}")
         if self.missing:
-            out.append(f"{len(self.missing)} tracks have no fingerprint (extracted before genrekit stored them), "
+            out.append(f"{_n(len(self.missing), 'track')} without a fingerprint (extracted before genrekit stored them), "
                        f"not checked: {_some(self.ids, self.missing)}; add them with "
                        + ADD_FINGERPRINTS.format(store=self.store))
         return out
@@ -102,6 +102,10 @@ class DuplicateReport:
                            "offset_s": round(m.offset / FRAMES_PER_SECOND, 3),
                            "overlap_s": round(m.overlap / FRAMES_PER_SECOND, 3)} for m in self.pairs],
                 "missing": [self.ids[i] for i in self.missing], "too_short": [self.ids[i] for i in self.too_short]}
+
+
+def _n(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def _some(ids, positions, n=3) -> str:
