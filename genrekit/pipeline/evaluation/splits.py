@@ -438,12 +438,13 @@ def keep_duplicates_together(groups, n: int, duplicates, kind: str, notes: list)
         return None
     from genrekit.pipeline.duplicates.groups import components, merge_groups
 
-    base = groups if groups is not None else fill_groups([None] * n)
+    by_artist = groups is not None and kind != "kfold"  # kfold keeps duplicates together, not artists
+    base = groups if by_artist else fill_groups([None] * n)
     merged, n_merged = merge_groups(base, duplicates)
     dup = components(n, duplicates)
     notes.append(f"duplicates: {_plural(len(dup), 'group')} of the same recording ({sum(map(len, dup))} tracks) "
                  f"kept on one side of every fold; {_plural(n_merged, 'group')} merged"
-                 + (" (artists joined through a shared recording)" if groups is not None else ""))
+                 + (" (artists joined through a shared recording)" if by_artist else ""))
     return merged
 
 
