@@ -333,7 +333,8 @@ def add_benchmark(sub):
             "  group-kfold:K      stratified by label, grouped by artist (no artist in train and test)\n"
             "  predefined         the store's split column (train / validation / test)\n"
             "  holdout:FRACTION   one split with FRACTION of the tracks in test (grouped when artists are known)\n"
-            "  default: group-kfold:5 when the store knows artists, else kfold:5\n\n"
+            "  gtzan-ff           GTZAN's fault-filtered split (Kereliuk, Sturm & Larsen 2015), by clip name\n"
+            "  default: group-kfold:5 with artists, else kfold:5; duplicates kept on one side (--ignore-duplicates)\n\n"
             "examples:\n"
             "  genrekit benchmark --models svm,knn,rf\n"
             "  genrekit benchmark --split kfold:10 --param svm.C=10 --param rf.n_estimators=500\n"
@@ -344,7 +345,7 @@ def add_benchmark(sub):
     p.add_argument("--models", default=None, metavar="LIST",
                    help="comma-separated model names, or 'all' (default: those marked * by `genrekit models`)")
     p.add_argument("--split", default=None, metavar="SPEC",
-                   help="kfold:K, group-kfold:K, predefined or holdout:FRACTION (default: see below)")
+                   help="kfold:K, group-kfold:K, predefined, holdout:FRACTION or gtzan-ff (default: see below)")
     p.add_argument("--ignore-duplicates", action="store_true",
                    help="let tracks that hold the same recording (`genrekit duplicates`) fall on both sides of a fold")
     p.add_argument("--seed", type=_seed, default=0, metavar="N",
@@ -608,7 +609,6 @@ def run_verify(args) -> int:
 # ------------------------------------------------------------------------------------ main
 def add_duplicates(sub):
     from genrekit.pipeline.duplicates.command import add_duplicates as add
-
     add(sub, add_store_arg)
 
 
