@@ -348,7 +348,9 @@ def add_benchmark(sub):
             "  group-kfold:K      stratified by label, grouped by artist (no artist in train and test)\n"
             "  predefined         the store's split column (train / validation / test)\n"
             "  holdout:FRACTION   one split with FRACTION of the tracks in test (grouped when artists are known)\n"
-            "  default: group-kfold:5 when the store knows artists, else kfold:5 (tagging: stratified over all tags)\n\n"
+            "  gtzan-ff           GTZAN's fault-filtered split (Kereliuk, Sturm & Larsen 2015), by clip name\n"
+            "  default: group-kfold:5 with artists, else kfold:5 (tagging: stratified over all tags);\n"
+            "  duplicates kept on one side (--ignore-duplicates)\n\n"
             "examples:\n"
             "  genrekit benchmark --models svm,knn,rf\n"
             "  genrekit benchmark --split kfold:10 --param svm.C=10 --param rf.n_estimators=500\n"
@@ -363,7 +365,9 @@ def add_benchmark(sub):
     p.add_argument("--min-tag-count", type=_positive_int, default=DEFAULT_MIN_TAG_COUNT, metavar="N",
                    help=f"--task tagging: drop tags on fewer than N tracks, and say which (default: {DEFAULT_MIN_TAG_COUNT})")
     p.add_argument("--split", default=None, metavar="SPEC",
-                   help="kfold:K, group-kfold:K, predefined or holdout:FRACTION (default: see below)")
+                   help="kfold:K, group-kfold:K, predefined, holdout:FRACTION or gtzan-ff (default: see below)")
+    p.add_argument("--ignore-duplicates", action="store_true",
+                   help="let tracks that hold the same recording (`genrekit duplicates`) fall on both sides of a fold")
     p.add_argument("--seed", type=_seed, default=0, metavar="N",
                    help="seed of the split, the models and the tuning folds: 0 to 4294967295 (default: 0)")
     p.add_argument("--param", action="append", default=[], metavar="MODEL.KEY=VALUE",
@@ -419,7 +423,7 @@ def run_benchmark(args) -> int:
                        features=features, progress=not args.no_progress,
                        log=lambda line: print(line, file=sys.stderr), device=args.device,
                        on_leaderboard=lambda rows: print(leaderboard_table(rows), flush=True), ablation=args.ablation,
-                       task=args.task, min_tag_count=args.min_tag_count)
+                       task=args.task, min_tag_count=args.min_tag_count, duplicates=not args.ignore_duplicates)
     for name, path in result.artifacts.items():
         print(f"saved model {name}: {path}")
     print(f"report: {result.report_path}")
@@ -634,10 +638,8 @@ def run_verify(args) -> int:
 
 # ------------------------------------------------------------------------------------ main
 def add_duplicates(sub):
-    from genrekit.cache.layout import DEFAULT_STORE
     from genrekit.pipeline.duplicates.command import add_duplicates as add
-
-    add(sub, add_store_arg, DEFAULT_STORE)
+    add(sub, add_store_arg)
 
 
 COMMANDS = [add_extract, add_info, add_demo, add_benchmark, add_export, add_predict, add_models, add_verify,

@@ -244,6 +244,7 @@ def _check_structure(f) -> tuple:
     for k, ds in tf.items():
         if not isinstance(ds, h5py.Dataset) or ds.ndim != 2 or ds.shape[0] != n:
             raise _Bad("structure", f"track_features/{k} has shape {getattr(ds, 'shape', None)}; expected ({n}, dim)")
+    _check_fingerprints(f, n)
     return sm, names, frames, tf
 
 
@@ -271,6 +272,21 @@ def _check_frame_group(f, g: str, n: int) -> dict:
                                     f"expected ({int(off[-1])}, dim)")
         out[f"{g}/{k}"] = ds
     return out
+
+
+def _check_fingerprints(f, n: int) -> None:
+    """The optional ``fingerprints/`` group (near-duplicates): offsets over hashes and times."""
+    if "fingerprints" not in f:
+        return
+    g = f["fingerprints"]
+    try:
+        off, n_hashes, n_times = g["offsets"][:], g["hashes"].shape, g["times"].shape
+    except (KeyError, TypeError):
+        raise _Bad("structure", "fingerprints/ lacks offsets, hashes or times") from None
+    if (off.shape != (n + 1,) or off[0] != 0 or np.any(np.diff(off) < 0)
+            or n_hashes != (int(off[-1]),) or n_times != n_hashes):
+        raise _Bad("structure", f"fingerprints/offsets (shape {off.shape}) do not match its {n} tracks and "
+                                f"{n_hashes[0] if n_hashes else 0} hashes")
 
 
 def _check_values(f, sm, names, frames: dict, tf: dict) -> tuple[list[str], list[str], list[str]]:

@@ -155,3 +155,19 @@ def test_union_find_groups():
     assert n == 2 and list(merged) == ["a", "b", "a", "b"]
     same, n = merge_groups(["a", "b"], [])
     assert n == 0 and list(same) == ["a", "b"]
+
+
+def test_verify_checks_the_fingerprints(store, tmp_path):
+    import h5py
+
+    from genrekit.cache.verify import verify_store
+
+    copy = tmp_path / "store"
+    shutil.copytree(store, copy)
+    assert verify_store(copy).ok
+    shard = next(copy.glob("shard-*.h5"))
+    with h5py.File(shard, "r+") as f:
+        f["fingerprints/offsets"][-1] += 5
+    report = verify_store(copy)
+    assert not report.ok
+    assert any("fingerprints/offsets" in line for line in report.lines())

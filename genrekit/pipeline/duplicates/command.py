@@ -6,7 +6,9 @@ import argparse
 import json
 
 
-def add_duplicates(sub, add_store_arg, default_store: str):
+def add_duplicates(sub, add_store_arg):
+    from genrekit.cache.layout import DEFAULT_STORE
+
     p = sub.add_parser(
         "duplicates", help="list groups of tracks in a store that are the same recording",
         description=("Compare the audio fingerprints `extract` stored for every track (no audio is read) "
@@ -15,7 +17,7 @@ def add_duplicates(sub, add_store_arg, default_store: str):
                      "overlap by about 10 s or more, each with a score (the share of fingerprint hashes that "
                      "agree where the tracks overlap) and the time offset between them. Duplicate groups are "
                      "kept on one side of every `benchmark` split."))
-    add_store_arg(p, default_store)
+    add_store_arg(p, DEFAULT_STORE)
     p.add_argument("--min-score", type=float, default=None, metavar="S",
                    help="the share of hashes that must agree over the overlap (default: 0.3; see README "
                         "'Duplicates' for the trade-off)")

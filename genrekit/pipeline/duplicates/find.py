@@ -86,10 +86,10 @@ class DuplicateReport:
             for i in members:
                 out.append(f"  {offsets[i]:+8.2f} s  {self.ids[i]}  ({self.paths[i]})")
         if self.too_short:
-            out.append(f"{len(self.too_short)} tracks too short or quiet to fingerprint (fewer than {MIN_HASHES} "
+            out.append(f"{_n(len(self.too_short), 'track')} too short or quiet to fingerprint (fewer than {MIN_HASHES} "
                        f"hashes), not checked: {_some(self.ids, self.too_short)}")
         if self.missing:
-            out.append(f"{len(self.missing)} tracks have no fingerprint (extracted before genrekit stored them), "
+            out.append(f"{_n(len(self.missing), 'track')} without a fingerprint (extracted before genrekit stored them), "
                        f"not checked: {_some(self.ids, self.missing)}; add them with "
                        + ADD_FINGERPRINTS.format(store=self.store))
         return out
@@ -102,6 +102,10 @@ class DuplicateReport:
                            "offset_s": round(m.offset / FRAMES_PER_SECOND, 3),
                            "overlap_s": round(m.overlap / FRAMES_PER_SECOND, 3)} for m in self.pairs],
                 "missing": [self.ids[i] for i in self.missing], "too_short": [self.ids[i] for i in self.too_short]}
+
+
+def _n(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def _some(ids, positions, n=3) -> str:
@@ -156,3 +160,35 @@ def find_duplicates(store, *, rows=None, min_score: float = MIN_SCORE, min_match
             bar.close()
     report.groups = components(len(rows), [(m.a, m.b) for m in report.pairs])
     return report
+
+
+def store_rows(source, ids) -> tuple[object, list]:
+    """The FeatureStore behind a benchmark's source (a store, a StoreSource, tables joined with a
+    store) and its row for each of ``ids`` (None where it has none); ``(None, [])`` without one."""
+    from genrekit.cache.store import FeatureStore
+
+    store = source if isinstance(source, FeatureStore) else getattr(source, "store", None)
+    if not isinstance(store, FeatureStore):
+        return None, []
+    by_id = {r.id: r for r in store.tracks}
+    return store, [by_id.get(str(i)) for i in ids]
+
+
+def duplicate_pairs(source, ids) -> tuple[list[tuple[int, int]], list[str]]:
+    """Duplicate pairs among a benchmark's tracks ``ids`` (positions in ``ids``), and notes on
+    what could not be checked. A source without a feature store (tables alone) has no
+    fingerprints: no pairs, no note."""
+    store, rows = store_rows(source, ids)
+    at = [k for k, r in enumerate(rows) if r is not None]
+    if store is None or not at:
+        return [], []
+    try:
+        report = find_duplicates(store, rows=[rows[k] for k in at])
+    except StoreError:  # no fingerprint at all
+        return [], [f"duplicates not checked: the store's tracks have no fingerprint; add them with "
+                    f"{ADD_FINGERPRINTS.format(store=store.path)}, or check with `genrekit duplicates`"]
+    notes = []
+    if report.missing:
+        notes.append(f"duplicates not checked for {len(report.missing)} tracks without a fingerprint; add them "
+                     f"with {ADD_FINGERPRINTS.format(store=store.path)}")
+    return [(at[m.a], at[m.b]) for m in report.pairs], notes

@@ -8,7 +8,7 @@ Two stages, as audio search engines do:
    up; each hit with another track gives that track and a time offset (``time there - time
    here``). A recording shared by the two gives many hits at one offset, chance a few scattered
    ones: a (track, offset) with :data:`MIN_CANDIDATE_HITS` hits within ±1 frame is a candidate.
-   Hashes in more than ``max_postings`` tracks say nothing and are skipped, like stop words.
+   The commonest hashes say little and are skipped, like stop words (:data:`STOP_SHARE`).
 2. **Verification** on the full fingerprints of the two tracks, for each candidate offset:
    ``matches`` = the first track's hashes over the overlap found in the second at that offset
    (±1 frame: two excerpts' frame grids differ); ``score`` = ``matches`` over the smaller of the
@@ -39,11 +39,15 @@ MIN_SCORE = 0.3
 #: material (a sample, a loop, a jingle) can agree well without being the same recording.
 MIN_OVERLAP_SECONDS = 5.0
 #: One hash value in SAMPLE is indexed for the candidate search (memory and time / SAMPLE).
-SAMPLE = 8
+SAMPLE = 16
 #: Sampled hits within ±1 frame of one offset that make a candidate.
 MIN_CANDIDATE_HITS = 4
-#: A hash with more postings than this is skipped in the candidate search.
-MAX_POSTINGS = 2000
+#: The commonest hashes, which hold this share of all postings, are skipped in the candidate search
+#: (stop words: a hash in many tracks tells little, and the hits of a lookup grow with its bucket,
+#: so they cost most of the time); a duplicate keeps the rest of its hits.
+STOP_SHARE = 0.5
+#: ... but a bucket of up to this many postings is always looked up.
+MIN_STOP = 32
 #: Offsets verified per candidate track (those with the most hits): music that repeats itself
 #: (a loop, a chorus) also matches at the offsets of its repeats, with a lower score.
 TOP_OFFSETS = 8
@@ -101,19 +105,29 @@ class FingerprintIndex:
         self.post_time = self.times[order]
         self.bucket = np.zeros(HASH_SPACE + 1, np.int64)
         np.cumsum(np.bincount(self.hashes[order], minlength=HASH_SPACE), out=self.bucket[1:])
+        self.max_postings = self._stop_size()
+
+    def _stop_size(self) -> int:
+        """The largest bucket looked up: larger ones hold :data:`STOP_SHARE` of the postings."""
+        sizes = np.sort(np.diff(self.bucket))[::-1]
+        mass = np.cumsum(sizes)
+        if not len(mass) or mass[-1] == 0:
+            return MIN_STOP
+        k = int(np.searchsorted(mass, STOP_SHARE * mass[-1], side="right"))
+        return max(MIN_STOP, int(sizes[min(k, len(sizes) - 1)]))
 
     def fingerprint(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         a, b = self.starts[i], self.starts[i + 1]
         return self.hashes[a:b], self.times[a:b]
 
-    def candidates(self, i: int, max_postings: int = MAX_POSTINGS) -> list[tuple[int, int]]:
+    def candidates(self, i: int, max_postings: int | None = None) -> list[tuple[int, int]]:
         """``(track, offset)`` after ``i`` worth verifying: most sampled hits first per track."""
         h, t = self.fingerprint(i)
         keep = sampled(h)
         h, t = h[keep], t[keep]
         lo = self.bucket[h]
         n = self.bucket[h + 1] - lo
-        use = (n > 1) & (n <= max_postings)
+        use = (n > 1) & (n <= (max_postings or self.max_postings))
         lo, n, t = lo[use], n[use], t[use]
         total = int(n.sum())
         if total < MIN_CANDIDATE_HITS:
@@ -128,11 +142,14 @@ class FingerprintIndex:
         dt = (self.post_time[idx[later]] - np.repeat(t, n)[later]).astype(np.int64)
         tracks = tracks[later].astype(np.int64)
         span = 2 * (int(self.length.max()) + 2)
-        keys, counts = np.unique(tracks * span + dt + span // 2, return_counts=True)
-        smooth = counts.copy()  # hits within ±1 frame of each (track, offset)
-        for d in (-1, 1):
-            j = np.minimum(np.searchsorted(keys, keys + d), len(keys) - 1)
-            smooth += np.where(keys[j] == keys + d, counts[j], 0)
+        keys = tracks * span + dt + span // 2
+        keys.sort()
+        edge = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1], True])
+        keys, counts = keys[edge[:-1]], np.diff(edge)
+        smooth = counts.copy()  # hits within ±1 frame of each (track, offset): neighbours in sorted order
+        step = keys[1:] == keys[:-1] + 1
+        smooth[:-1] += np.where(step, counts[1:], 0)
+        smooth[1:] += np.where(step, counts[:-1], 0)
         good = smooth >= MIN_CANDIDATE_HITS
         keys, smooth = keys[good], smooth[good]
         tracks, offsets = np.divmod(keys, span)
@@ -164,7 +181,7 @@ class FingerprintIndex:
         return m, m / min(b - a, d - c), hi - lo
 
     def query(self, i: int, *, min_matches: int = MIN_MATCHES, min_score: float = MIN_SCORE,
-              max_postings: int = MAX_POSTINGS) -> list[Match]:
+              max_postings: int | None = None) -> list[Match]:
         """Every track after ``i`` that holds the same recording as track ``i``."""
         if len(self.fingerprint(i)[0]) < MIN_HASHES:
             return []
@@ -183,10 +200,9 @@ class FingerprintIndex:
     def matches(self, *, min_matches: int = MIN_MATCHES, min_score: float = MIN_SCORE,
                 max_postings: int | None = None, progress=None) -> list[Match]:
         """Every pair of tracks that hold the same recording (each pair once, ``a < b``)."""
-        cap = max_postings or MAX_POSTINGS
         out = []
         for i in range(self.n):
-            out.extend(self.query(i, min_matches=min_matches, min_score=min_score, max_postings=cap))
+            out.extend(self.query(i, min_matches=min_matches, min_score=min_score, max_postings=max_postings))
             if progress is not None:
                 progress(1)
         return out

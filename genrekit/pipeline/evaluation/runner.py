@@ -119,6 +119,7 @@ def run_benchmark(
     ablation: bool = False,
     task: str | None = None,
     min_tag_count: int = DEFAULT_MIN_TAG_COUNT,
+    duplicates: bool = True,
 ) -> BenchmarkResult:
     """Benchmark models on a feature store with one shared split.
 
@@ -178,6 +179,8 @@ def run_benchmark(
         :func:`~genrekit.pipeline.evaluation.tagging_runner.run_tagging` (multi-hot targets).
     min_tag_count : int
         Tagging: tags on fewer tracks are dropped (and reported).
+    duplicates : bool
+        Keep tracks that hold the same recording (the store's fingerprints) on one side of every fold.
 
     Returns
     -------
@@ -211,7 +214,7 @@ def run_benchmark(
     data = _labelled(source)
     summary, columns = _summary_input(source, plan, data, features)
     frame_inputs = _frame_inputs(source, plan, data, features)
-    the_split = _split(source, split, seed, data, say)
+    the_split = _split(source, split, seed, data, say, duplicates)
     inputs = {n: frame_inputs.get(n, summary) for n in plan.names}
     jobs = _make_jobs(plan, data, inputs, the_split, seed, tune, save_models, source, device)
     n_jobs = min(workers or os.cpu_count() or 1, len(jobs))
@@ -367,10 +370,10 @@ def _frame_inputs(source, plan: _Plan, data: _Data, features) -> dict:
 
 
 # ============================================================================ 2. split
-def _split(source, spec, seed, data: _Data, say):
+def _split(source, spec, seed, data: _Data, say, duplicates=True):
     from genrekit.pipeline.evaluation.splits import split_for_store
 
-    the_split = split_for_store(source, spec, seed, data.mask)
+    the_split = split_for_store(source, spec, seed, data.mask, duplicates=duplicates)
     say(f"split: {the_split.describe()}")
     the_split.notes.extend(source.notes)   # what the table readers and the join found
     the_split.warnings.extend(source.warnings)

@@ -13,6 +13,12 @@ Four protocols (``--split``):
 ``holdout:FRACTION``
     One train/test split with about ``FRACTION`` of the tracks in test; stratified, and grouped
     whenever the store knows groups.
+``gtzan-ff``
+    GTZAN's fault-filtered split (Kereliuk, Sturm & Larsen 2015), matched by clip name
+    (:mod:`genrekit.pipeline.evaluation.gtzan`): a predefined split that ships with genrekit.
+
+Every split but a predefined one keeps each group of duplicates (tracks holding the same
+recording, found from the fingerprints extraction stores) on one side of every fold.
 
 The default is ``group-kfold:5`` when the store knows groups (artists) and ``kfold:5`` otherwise.
 Problems that make a protocol imperfect — a label with fewer tracks or artists than folds, an
@@ -30,7 +36,7 @@ import numpy as np
 from genrekit.errors import ParameterError
 from genrekit.roles import fill_groups, is_fill_in, split_name, unknown_group
 
-KINDS = ("kfold", "group-kfold", "predefined", "holdout")
+KINDS = ("kfold", "group-kfold", "predefined", "holdout", "gtzan-ff")
 DEFAULT_FOLDS = 5
 
 
@@ -69,7 +75,7 @@ def parse_split(text: str | None) -> SplitSpec | None:
             "grouped": "group-kfold"}.get(kind, kind)
     if kind not in KINDS:
         raise ParameterError(
-            f"unknown split {text!r}; use kfold:K, group-kfold:K, predefined or holdout:FRACTION")
+            f"unknown split {text!r}; use kfold:K, group-kfold:K, predefined or holdout:FRACTION (GTZAN: gtzan-ff)")
     if kind in ("kfold", "group-kfold"):
         if not arg:
             return SplitSpec(kind, k=DEFAULT_FOLDS)
@@ -89,7 +95,7 @@ def parse_split(text: str | None) -> SplitSpec | None:
             raise ParameterError(f"--split {text}: the test fraction must be between 0 and 1, got {f:g}")
         return SplitSpec(kind, fraction=f)
     if arg:
-        raise ParameterError(f"--split {text}: predefined takes no argument")
+        raise ParameterError(f"--split {text}: {kind} takes no argument")
     return SplitSpec(kind)
 
 
@@ -138,11 +144,12 @@ class Split:
     def describe(self) -> str:
         """One line: the protocol and its shape."""
         how = {
+            "gtzan-ff": "Kereliuk, Sturm & Larsen (2015) fault-filtered GTZAN split",
             "kfold": "stratified by label",
             "group-kfold": "stratified by label, grouped by artist",
             "predefined": "the predefined train/test split column",
             "holdout": "stratified by label" + (", grouped by artist" if self.grouped else ""),
-        }[self.kind]
+        }[self.spec if self.spec == "gtzan-ff" else self.kind]
         if self.n_folds == 1:
             f = self.folds[0]
             return f"{self.spec} ({how}; seed {self.seed}): {len(f.train)} training and {len(f.test)} test tracks"
@@ -312,7 +319,7 @@ def _predefined(y, split_column, classes, warn, notes, source="the store"):
 
 
 def make_split(labels, groups=None, split_column=None, spec: str | SplitSpec | None = None,
-               seed: int = 0, source: str = "the store") -> Split:
+               seed: int = 0, source: str = "the store", duplicates=None) -> Split:
     """Compute the evaluation split once.
 
     Parameters
@@ -332,6 +339,12 @@ def make_split(labels, groups=None, split_column=None, spec: str | SplitSpec | N
         Seeds the shuffling; the same inputs and seed give the same folds.
     source : str
         What messages call the data (``the store``, ``the table``, ``the tables``).
+    duplicates : sequence of (int, int), optional
+        Positions of tracks that hold the same recording (:mod:`genrekit.pipeline.duplicates`):
+        each group of duplicates stays on one side of every fold, and an artist group that holds
+        a duplicate of another's track is merged with it (see :func:`keep_duplicates_together`);
+        a predefined split is kept as it is (:func:`split_for_store` warns about the duplicates
+        it separates, naming them).
 
     Returns
     -------
@@ -367,12 +380,14 @@ def make_split(labels, groups=None, split_column=None, spec: str | SplitSpec | N
     if g is not None and n_without and parsed.kind != "kfold":
         notes.append(f"{_plural(n_without, 'track')} without an artist: each counts as its own group")
 
-    kind, k = parsed.kind, parsed.k
+    kind, k = ("predefined" if parsed.kind == "gtzan-ff" else parsed.kind), parsed.k  # gtzan-ff: a given column
+    merged = keep_duplicates_together(g, n, duplicates, kind, notes)  # None: no duplicates to keep together
+    g_split = g if merged is None else merged  # the groups folds keep whole
     if kind == "group-kfold" and g is None:
         raise ParameterError(f"--split group-kfold needs artists (a group column) in {source}, and it has none; "
                              "use --split kfold:K, or re-extract with a manifest that has an artist column")
     if kind in ("kfold", "group-kfold"):
-        units = len(set(g)) if kind == "group-kfold" else n
+        units = len(set(g_split)) if kind == "group-kfold" else n
         what = "artists (groups)" if kind == "group-kfold" else "labelled tracks"
         if k > units:
             if is_default and units >= 2:
@@ -384,12 +399,12 @@ def make_split(labels, groups=None, split_column=None, spec: str | SplitSpec | N
                                      f"{_verb(source, 'has')} {units}; {fix}")
         parsed = SplitSpec(kind, k=k)
 
-    if kind == "kfold":
+    if kind == "kfold" and merged is None:
         folds = _kfold(y, k, seed, classes, counts, warn, why)
-    elif kind == "group-kfold":
-        folds = _group_kfold(y, g, k, seed, classes, counts, warn, why)
+    elif kind in ("kfold", "group-kfold"):
+        folds = _group_kfold(y, g_split, k, seed, classes, counts, warn, why)
     elif kind == "holdout":
-        folds = _holdout(y, g, parsed.fraction, seed, classes, why, notes)
+        folds = _holdout(y, g_split, parsed.fraction, seed, classes, why, notes)
     else:
         folds = _predefined(y, split_column, classes, warn, notes, source)
 
@@ -411,11 +426,70 @@ def make_split(labels, groups=None, split_column=None, spec: str | SplitSpec | N
                  warnings=warn, notes=notes)
 
 
-def split_for_store(store, spec: str | SplitSpec | None = None, seed: int = 0, mask=None) -> Split:
-    """:func:`make_split` on a :class:`~genrekit.cache.store.FeatureStore` (rows where ``mask``)."""
-    labels, groups, splits = store.labels, store.groups, store.splits
+def split_for_store(store, spec: str | SplitSpec | None = None, seed: int = 0, mask=None,
+                    duplicates: bool = True) -> Split:
+    """:func:`make_split` on a :class:`~genrekit.cache.store.FeatureStore` (rows where ``mask``);
+    with ``duplicates``, the duplicates its fingerprints show are kept together
+    (:func:`genrekit.pipeline.duplicates.find.duplicate_pairs`)."""
+    from genrekit.pipeline.evaluation import gtzan
+
+    labels, groups, splits, ids = store.labels, store.groups, store.splits, store.ids
     if mask is not None:
-        labels, groups, splits = labels[mask], groups[mask], splits[mask]
+        labels, groups, splits, ids = labels[mask], groups[mask], splits[mask], ids[mask]
     known_split = splits if any(v for v in splits) else None
-    return make_split(labels, groups=groups, split_column=known_split, spec=spec, seed=seed,
-                      source=getattr(store, "what", "the store"))
+    parsed = parse_split(spec) if not isinstance(spec, SplitSpec) else spec
+    if parsed is not None and parsed.kind == gtzan.SPLIT_NAME:
+        from genrekit.pipeline.duplicates.find import store_rows
+
+        _, rows = store_rows(store, ids)
+        paths = [r.path if r is not None else None for r in rows] if rows else None
+        known_split, notes = gtzan.gtzan_split_column(ids, paths)
+        if not {"train", "test"} <= set(known_split):
+            raise ParameterError(f"--split {gtzan.SPLIT_NAME}: no track matches the split's "
+                                 f"{'train' if 'train' not in set(known_split) else 'test'} clips by name "
+                                 f"(<genre>.000NN.<ext>, e.g. blues.00012.wav, in the track id or file name); "
+                                 f"use --split kfold:5 or group-kfold:5")
+    else:
+        notes = gtzan.gtzan_hint(ids)
+    pairs = None
+    if duplicates:
+        from genrekit.pipeline.duplicates.find import duplicate_pairs
+
+        pairs, more = duplicate_pairs(store, ids)
+        notes += more
+    out = make_split(labels, groups=groups, split_column=known_split, spec=parsed, seed=seed, duplicates=pairs,
+                     source=getattr(store, "what", "the store"))
+    out.notes.extend(notes)
+    if out.kind == "predefined" and pairs:
+        out.warnings.extend(_separated_duplicates(out.folds[0], pairs, ids))
+    return out
+
+
+def keep_duplicates_together(groups, n: int, duplicates, kind: str, notes: list) -> np.ndarray | None:
+    """The groups a split keeps whole: ``groups`` (artists; None: unknown, each track its own)
+    merged through ``duplicates`` (pairs of positions), with a note saying how many were merged.
+    None when there are no duplicates (or the split is predefined: it is not made here)."""
+    if not duplicates or kind == "predefined":
+        return None
+    from genrekit.pipeline.duplicates.groups import components, merge_groups
+
+    by_artist = groups is not None and kind != "kfold"  # kfold keeps duplicates together, not artists
+    base = groups if by_artist else fill_groups([None] * n)
+    merged, n_merged = merge_groups(base, duplicates)
+    dup = components(n, duplicates)
+    notes.append(f"duplicates: {_plural(len(dup), 'group')} of the same recording ({sum(map(len, dup))} tracks) "
+                 f"kept on one side of every fold; {_plural(n_merged, 'group')} merged"
+                 + (" (artists joined through a shared recording)" if by_artist else ""))
+    return merged
+
+
+def _separated_duplicates(fold: Fold, duplicates, ids) -> list[str]:
+    """A warning naming the duplicates (pairs of positions in ``ids``) a predefined split puts on both sides."""
+    side = {int(i): name for name, part in (("train", fold.train), ("test", fold.test),
+                                            ("validation", fold.validation)) for i in part}
+    apart = [(a, b) for a, b in duplicates or () if a in side and b in side and side[a] != side[b]]
+    if not apart:
+        return []
+    shown = ", ".join(f"{ids[a]} ({side[a]}) = {ids[b]} ({side[b]})" for a, b in apart[:5])
+    return [f"the predefined split puts {_plural(len(apart), 'pair')} of duplicates on both sides: {shown}"
+            f"{', …' if len(apart) > 5 else ''}; results are likely inflated (see `genrekit duplicates`)"]
