@@ -42,7 +42,7 @@ from genrekit.errors import GenrekitError, ParameterError, StoreError
 from genrekit.files import atomic_write_text, no_space
 from genrekit.pipeline.evaluation.inputs import FrameSequence, open_source
 from genrekit.pipeline.evaluation.jobs import INNER_FOLDS, TUNE_SCORING, jsonable, run_job
-from genrekit.pipeline.evaluation.metrics import RANK_METRIC, leaderboard_table, rank, summarise_model
+from genrekit.pipeline.evaluation.metrics import RANK_METRIC, rank, summarise_model
 
 from genrekit.pipeline.evaluation.run_folder import DEFAULT_RUNS, RunFolder
 from genrekit.pipeline.evaluation.tag_targets import DEFAULT_MIN_TAG_COUNT, choose_task
