@@ -198,7 +198,7 @@ def add_extract(sub):
                         "are relative to the CSV)")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--manifest", metavar="CSV",
-                     help="CSV with columns path,label[,artist|group][,split][,...]; paths relative to the CSV")
+                     help="CSV with columns path,label[,artist|group][,split][,tags][,...]; paths relative to the CSV")
     src.add_argument("--fma-metadata", metavar="DIR", help="FMA metadata folder holding tracks.csv")
     p.add_argument("--fma-subset", choices=("small", "medium", "large", "full"), default=None,
                    help="with --fma-metadata: keep only this subset")
