@@ -204,7 +204,7 @@ def add_extract(sub):
                         "are relative to the CSV)")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--manifest", metavar="CSV",
-                     help="CSV with columns path,label[,artist|group][,split][,...]; paths relative to the CSV")
+                     help="CSV with columns path,label[,artist|group][,split][,tags][,...]; paths relative to the CSV")
     src.add_argument("--fma-metadata", metavar="DIR", help="FMA metadata folder holding tracks.csv")
     src.add_argument("--no-manifest", action="store_true",
                      help="ignore a CSV manifest lying in AUDIO_DIR (by default one that lists every audio file is used)")

@@ -27,6 +27,10 @@ def describe_store(path, *, failures: bool = False) -> str:
         lines.append(f"labels     {len(labels)}")
         for k, n in sorted(labels.items()):
             lines.append(f"  {k:<{width}}  {n}")
+        tags = Counter(t for r in fs.tracks for t in r.tags)
+        if tags:  # what --task tagging reads
+            top = ", ".join(f"{t} {n}" for t, n in sorted(tags.items(), key=lambda kv: (-kv[1], kv[0]))[:5])
+            lines.append(f"tags       {len(tags)} on {sum(bool(r.tags) for r in fs.tracks)} tracks (most: {top})")
         groups = {r.group for r in fs.tracks if r.group}
         if groups:
             no_group = sum(1 for r in fs.tracks if not r.group)

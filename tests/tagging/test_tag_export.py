@@ -59,3 +59,12 @@ def test_none_and_bad_modes(store, tmp_path):
         export_table(store, out=tmp_path / "b.csv", progress=False, tags="many")
     with pytest.raises(ParameterError, match="--level summary"):
         export_table(store, out=tmp_path / "f.csv", progress=False, tags="column", level="frames")
+
+
+def test_info_counts_tags(store):
+    from genrekit.cache.describe import describe_store
+
+    line = next(x for x in describe_store(store).splitlines() if x.startswith("tags"))
+    with FeatureStore(store) as fs:
+        n_tagged = sum(bool(t) for t in fs.tags)
+    assert line.startswith(f"tags       {len(TAGS)} on {n_tagged} tracks (most: ")

@@ -109,3 +109,22 @@ def test_labels_win_the_default_and_task_genre_still_runs(tmp_path):
     with pytest.raises(StoreError):
         run_benchmark(make_synthetic_store(tmp_path / "p", n_per_class=4, n_classes=2), "logreg", task="tagging",
                       out=tmp_path / "x", progress=False)
+
+
+def test_cli_predict_with_a_tagging_artifact(run, tmp_path, capsys):
+    import soundfile as sf
+
+    from tests.audio_helpers import tone
+
+    sf.write(tmp_path / "song.wav", tone(220, 2.0), 22050)
+    model = str(run[0].artifacts["logreg"])
+    assert main(["predict", "--model", model, str(tmp_path / "song.wav"), "--segments", "1", "--no-progress",
+                 "--workers", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(str(tmp_path / "song.wav")) and len(lines) == 3   # the file, then 2 segments
+    for line in lines:
+        shown = line.split("  ")[1:] if not line.startswith(" ") else line.split("  ")[-1:]
+        assert all(s == "(no tag above its threshold)" or s.split()[0] in TAGS for s in shown if s.strip())
+    assert main(["predict", "--model", model, str(tmp_path / "song.wav"), "--json", "--no-progress"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["classes"] == list(TAGS)

@@ -41,3 +41,24 @@ def test_best_threshold_separates_and_defaults():
     t = best_threshold(y, s)
     assert 0.3 < t <= 0.6 and ((s >= t) == y.astype(bool)).all()
     assert best_threshold(np.zeros(4, int), np.linspace(0, 1, 4)) == 0.5
+
+
+def test_rf_thresholds_come_out_of_bag_without_changing_the_forest():
+    from genrekit.classifiers import make_model
+    from genrekit.pipeline.evaluation.tag_models import enable_oob, multilabel_model, oob_thresholds, tag_scores
+
+    rng = np.random.default_rng(1)
+    Y = (rng.random((150, 3)) < 0.4).astype(np.uint8)
+    X = rng.normal(0, 1, (150, 6))
+    X[:, :3] += 2 * Y
+    params = {"n_estimators": 40}
+    plain = multilabel_model("rf", make_model("rf", params, random_state=0)).fit(X[:100], Y[:100])
+    est = multilabel_model("rf", make_model("rf", params, random_state=0))
+    assert enable_oob("rf", est, Y[:100])
+    est.fit(X[:100], Y[:100])
+    assert np.array_equal(tag_scores(est, X[100:], 3), tag_scores(plain, X[100:], 3))   # same trees
+    t = oob_thresholds(est, Y[:100])
+    assert t.shape == (3,) and np.isfinite(t).all() and ((0 < t) & (t < 1)).all()
+    Y[:100, 2] = 0      # a tag without a training positive: out-of-bag cannot score it, inner folds are used
+    assert not enable_oob("rf", multilabel_model("rf", make_model("rf", params, random_state=0)), Y[:100])
+    assert not enable_oob("logreg", make_model("logreg", None, random_state=0), Y[:100])

@@ -43,7 +43,7 @@ from genrekit.errors import GenrekitError, ParameterError, StoreError
 from genrekit.files import atomic_write_text, no_space
 from genrekit.pipeline.evaluation.inputs import FrameSequence, open_source
 from genrekit.pipeline.evaluation.jobs import INNER_FOLDS, TUNE_SCORING, frame_rate_of, jsonable, run_job
-from genrekit.pipeline.evaluation.metrics import RANK_METRIC, leaderboard_table, rank, summarise_model
+from genrekit.pipeline.evaluation.metrics import RANK_METRIC, rank, summarise_model
 from genrekit.pipeline.evaluation.report.tables import untrained_labels
 
 from genrekit.pipeline.evaluation.run_folder import DEFAULT_RUNS, RunFolder

@@ -14,7 +14,8 @@ import numpy as np
 from genrekit.errors import GenrekitError
 from genrekit.pipeline.evaluation.inputs import take
 from genrekit.pipeline.evaluation.jobs import _apply_runtime, _fit_takes_groups, jsonable
-from genrekit.pipeline.evaluation.tag_models import choose_thresholds, multilabel_model, tag_scores
+from genrekit.pipeline.evaluation.tag_models import (THRESHOLD_FOLDS, choose_thresholds, enable_oob, multilabel_model,
+                                                     oob_thresholds, tag_scores)
 from genrekit.pipeline.evaluation.tagging_metrics import tag_metrics
 
 
@@ -51,12 +52,18 @@ def run_tag_job(job: dict) -> dict:
             Xtr, Ytr = take(X, tr), Y[tr]
             res["n_train"] = len(tr)
             t0, c0 = time.perf_counter(), time.process_time()
-            est = _fit(make(), Xtr, Ytr, gtr)
+            est = make()
+            oob = enable_oob(job["model"], est, Ytr)  # rf: out-of-bag scores choose the thresholds
+            est = _fit(est, Xtr, Ytr, gtr)
             res["fit_seconds"] = time.perf_counter() - t0
             res["fit_cpu_seconds"] = time.process_time() - c0
             t0 = time.perf_counter()
-            thresholds, note = choose_thresholds(make, Xtr, Ytr, gtr, job["seed"], take)
+            if oob:
+                thresholds, note = oob_thresholds(est, Ytr), None
+            else:
+                thresholds, note = choose_thresholds(make, Xtr, Ytr, gtr, job["seed"], take)
             res["threshold_seconds"] = time.perf_counter() - t0
+            res["thresholds_from"] = "out-of-bag" if oob else f"{THRESHOLD_FOLDS} inner folds"
             if note:
                 res["warnings"].append(note)
             res["thresholds"] = thresholds.round(6).tolist()

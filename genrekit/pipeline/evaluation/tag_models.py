@@ -12,7 +12,8 @@
 :func:`tag_scores` gives an ``(n_tracks, n_tags)`` matrix of probabilities whatever the model
 (decision values through a logistic where a model has no ``predict_proba``).
 :func:`choose_thresholds` picks each tag's threshold on out-of-fold scores of the TRAINING set
-only (:data:`THRESHOLD_FOLDS` inner folds, grouped by artist when known).
+only (:data:`THRESHOLD_FOLDS` inner folds, grouped by artist when known; for the random forest its
+out-of-bag scores, which cost no extra fit: :func:`enable_oob`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ NATIVE_MULTILABEL = frozenset({"knn", "rf", "extratrees"})
 THRESHOLD_FOLDS = 2
 #: The threshold of a tag whose training set gives no basis for another (no positive, too few tracks).
 DEFAULT_THRESHOLD = 0.5
+#: Bagged models whose out-of-bag scores on the training fold choose the thresholds (no extra fits).
+OOB_MODELS = frozenset({"rf"})
 
 
 def _native(name: str, est) -> bool:
@@ -77,6 +80,31 @@ def best_threshold(y: np.ndarray, s: np.ndarray) -> float:
     i = int(np.argmax(f1))
     lower = s[s < thr[i]]
     return float((thr[i] + lower.max()) / 2) if lower.size else float(thr[i])
+
+
+def _forest(est):
+    return est.steps[-1][1] if hasattr(est, "steps") else est
+
+
+def enable_oob(name: str, est, Y: np.ndarray) -> bool:
+    """Ask a bagged model of :data:`OOB_MODELS` to keep its out-of-bag scores (same trees, same
+    predictions); only when every tag has positives and negatives in ``Y`` (scikit-learn cannot
+    score out-of-bag otherwise). Returns whether it did."""
+    forest = _forest(est)
+    if name not in OOB_MODELS or not getattr(forest, "bootstrap", False):
+        return False
+    if not all(0 < Y[:, j].sum() < len(Y) for j in range(Y.shape[1])):
+        return False
+    forest.set_params(oob_score=True)
+    return True
+
+
+def oob_thresholds(est, Y: np.ndarray) -> np.ndarray:
+    """Per-tag thresholds from the out-of-bag scores of a model fitted after :func:`enable_oob`."""
+    d = np.asarray(_forest(est).oob_decision_function_, dtype=float)
+    S = d[:, 1, :] if d.ndim == 3 else d[:, 1:2]   # classes are [0, 1] for every tag (checked before)
+    ok = np.isfinite(S).all(axis=1)                 # a track never out of bag gives no score
+    return np.array([best_threshold(Y[ok, j], S[ok, j]) for j in range(Y.shape[1])])
 
 
 def choose_thresholds(make, X, Y, groups, seed, take) -> tuple[np.ndarray, str | None]:

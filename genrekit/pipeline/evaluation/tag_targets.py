@@ -72,7 +72,8 @@ class TagTargets:
         if self.dropped:
             shown = ", ".join(f"{t} ({c})" for t, c in sorted(self.dropped.items(), key=lambda kv: (-kv[1], kv[0]))[:8])
             more = f", … ({len(self.dropped)} in all)" if len(self.dropped) > 8 else ""
-            out.append(f"{len(self.dropped)} tags on fewer than {self.min_tag_count} tracks dropped "
+            out.append(f"{len(self.dropped)} tag{'s' if len(self.dropped) > 1 else ''} on fewer than "
+                       f"{self.min_tag_count} tracks dropped "
                        f"(--min-tag-count): {shown}{more}")
         if self.n_emptied:
             out.append(f"{self.n_emptied} tagged tracks have none of the kept tags: negatives of every tag")

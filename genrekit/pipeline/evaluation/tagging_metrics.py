@@ -89,7 +89,7 @@ def summarise_tagger(spec, fold_results, user_params, Y, tags) -> dict:
              "warnings": sorted({w for r in folds for w in r["warnings"]}), "error": errors[0] if errors else None}
     if errors:
         return entry
-    keep = ("fold", "fit_seconds", "fit_cpu_seconds", "threshold_seconds", "predict_seconds", *TAG_METRICS, "n_tags_left_out", "per_tag",
+    keep = ("fold", "fit_seconds", "fit_cpu_seconds", "threshold_seconds", "thresholds_from", "predict_seconds", *TAG_METRICS, "n_tags_left_out", "per_tag",
             "thresholds")
     entry["folds"] = [{k: r[k] for k in keep if k in r} for r in folds]
     for k in (*TAG_METRICS, "fit_seconds", "threshold_seconds", "predict_seconds"):

@@ -119,7 +119,7 @@ def per_tag_figure(fig_dir: Path, doc) -> Path:
     tags = pt["tag"]
     roc = [np.nan if v is None else v for v in pt["roc_auc"]]
     ap = [np.nan if v is None else v for v in pt["pr_auc"]]
-    fig, ax = plt.subplots(figsize=(8, 1.2 + 0.3 * len(tags)), dpi=110)
+    fig, ax = plt.subplots(figsize=(8, 1.6 + 0.3 * len(tags)), dpi=110)
     y = np.arange(len(tags))
     ax.barh(y - 0.2, roc, 0.4, label="ROC-AUC")
     ax.barh(y + 0.2, ap, 0.4, label="PR-AUC")
@@ -127,7 +127,7 @@ def per_tag_figure(fig_dir: Path, doc) -> Path:
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
     ax.set_title(f"per-tag AUC of {best} (pooled out-of-fold, {doc['split']['spec']})")
-    ax.legend(loc="lower right")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=2, frameon=False)
     fig.tight_layout()
     Path(fig_dir).mkdir(parents=True, exist_ok=True)
     path = Path(fig_dir) / "per_tag_auc.png"
