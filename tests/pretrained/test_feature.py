@@ -114,3 +114,11 @@ def _exports(tmp_path):
     with pytest.raises(ParameterError, match="different frame grids"):
         export_table(tmp_path / "store", "csv", tmp_path / "m.csv", level="frames", features=["mfcc", "musicnn"],
                      progress=False)
+
+
+def test_a_head_reading_musicnn_gets_the_patch_rate():
+    from genrekit.pipeline.evaluation.jobs import frame_rate_of
+
+    rate = frame_rate_of(FeatureConfig(features=("mfcc", "musicnn")))
+    assert rate(None) == rate(("mfcc",)) == 22050 / 512
+    assert rate("musicnn,musicnn_tags") == rate(["musicnn"]) == pytest.approx(16000 / (256 * 187))

@@ -91,6 +91,24 @@ def infer_format(out) -> str | None:
     return EXTENSIONS.get(Path(out).suffix.lower())
 
 
+def _frame_export_features(fs, features) -> list[str]:
+    """The frame features a frame export writes: those asked for (known, frame level, one frame
+    grid), else the STFT grid's (the store's only grid when it has one other)."""
+    groups = getattr(fs, "frame_groups", {})
+    feats = list(features) if features else (
+        [f for f in fs.frame_features if groups.get(f, "frames") == "frames"] or list(fs.frame_features))
+    bad = [f for f in feats if f not in fs.frame_features]
+    if bad:
+        track_level = [f for f in bad if f in fs.config.track_features]
+        why = (f"{bad[0]} is a track-level feature (one value per track, in the summary export)"
+               if track_level else f"the store has no frame feature {bad[0]!r}")
+        raise ParameterError(f"{why}; frame features of this store: {', '.join(fs.frame_features)}")
+    if len({groups.get(f, "frames") for f in feats}) > 1:
+        raise ParameterError(f"frame features {', '.join(feats)} are on different frame grids; "
+                             "export one grid at a time (e.g. --features musicnn,musicnn_tags)")
+    return feats
+
+
 def frame_column_names(store, features) -> list[str]:
     """Column names of a frame-level export: ``mfcc_00`` …, ``centroid`` for one dimension, or the
     rows' own names (``musicnn_tags_rock``) — the summary columns' names without the statistic."""
@@ -475,18 +493,7 @@ def export_table(store, fmt: str | None = None, out=None, *, level: str = "summa
                 extra = tagcols.names if fmt != "npz" else []
                 columns = (meta[:4] + extra + names + ["label"]) if fmt == "arff" else meta + extra + names
             else:
-                groups = getattr(fs, "frame_groups", {})
-                feats = list(features) if features else (
-                    [f for f in fs.frame_features if groups.get(f, "frames") == "frames"] or list(fs.frame_features))
-                bad = [f for f in feats if f not in fs.frame_features]
-                if bad:
-                    track_level = [f for f in bad if f in fs.config.track_features]
-                    why = (f"{bad[0]} is a track-level feature (one value per track, in the summary export)"
-                           if track_level else f"the store has no frame feature {bad[0]!r}")
-                    raise ParameterError(f"{why}; frame features of this store: {', '.join(fs.frame_features)}")
-                if len({groups.get(f, "frames") for f in feats}) > 1:
-                    raise ParameterError(f"frame features {', '.join(feats)} are on different frame grids; "
-                                         "export one grid at a time (e.g. --features musicnn,musicnn_tags)")
+                feats = _frame_export_features(fs, features)
                 names = frame_column_names(fs, feats)
                 if fmt == "csv":
                     n_rows = _frames_csv(tmp, fs, rows, feats, names, bar)
