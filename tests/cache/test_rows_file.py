@@ -89,3 +89,27 @@ def test_summary_of_chosen_ids_in_any_order_comes_from_the_rows_file_unchanged(s
     assert fs._rows_current and np.array_equal(got, want)
     assert np.array_equal(np.concatenate([x for _, x in fs.iter_summary(["mfcc"], ids=ids)]),
                           np.concatenate([x for _, x in ref.iter_summary(["mfcc"], ids=ids)]))
+
+
+def test_rows_follow_the_fields_of_the_row_class_not_a_list_of_names():
+    """A field added to TrackRow (e.g. ``tags``) flows from a column named after it, or
+    ``<field>_json``; a field no column feeds gets its default (a fresh one per row)."""
+    from dataclasses import dataclass, field
+
+    from genrekit.cache.rows import make_rows
+
+    @dataclass(frozen=True)
+    class Row:
+        id: str
+        label: str | None
+        tags: list = field(default_factory=list)
+        extra: dict = field(default_factory=dict)
+        n_frames: int = 0
+        shard: str = ""
+        row: int = -1
+
+    cols = {"id": ["a", "b"], "label": ["x", ""], "tags_json": ['["rock", "live"]', ""],
+            "n_frames": np.array([3, 4], np.int64)}
+    a, b = make_rows(Row, cols, ["s0", "s1"], np.array([1, 0]), np.array([0, 7]))
+    assert a == Row("a", "x", ["rock", "live"], {}, 3, "s1", 0) and b == Row("b", None, [], {}, 4, "s0", 7)
+    assert a.extra is not b.extra and type(a.n_frames) is int
