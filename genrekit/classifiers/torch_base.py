@@ -40,8 +40,10 @@ def _seed_of(random_state) -> int:
 
 
 #: Fewest validation tracks that steer early stopping (see :func:`carve_validation`): with fewer, a
-#: head trains on every training track for ``max_epochs`` epochs and keeps the last weights.
-MIN_VALID_TRACKS = 20
+#: head trains on every training track for ``max_epochs`` epochs and keeps the last weights. Chosen
+#: on 200 real 2–3 s GTZAN excerpts (artist-grouped 5-fold, 24–30 validation tracks per fold): early
+#: stopping on them gave cnn1d 0.196 accuracy, the fixed epochs 0.275 (svm 0.320).
+MIN_VALID_TRACKS = 40
 
 #: The warning of the fallback (one text, so that the folds of a run share it).
 FIXED_EPOCHS_NOTE = (f"too few training tracks for a validation part that can steer early stopping (fewer than "

@@ -86,7 +86,7 @@ def test_the_carve_without_artists_is_stratified_and_silent():
 def test_a_label_with_one_artist_is_trained_and_validated(tmp_path):
     """The issue's case: with one artist for a label, the old carve put that whole label into
     validation and the head never saw it in training."""
-    X, y = frames_task(n_per_class=50, n_classes=3, lo=20, hi=30)
+    X, y = frames_task(n_per_class=100, n_classes=3, lo=20, hi=30)
     groups = np.array([f"g{c}-{i % 4}" if c else "the-only-one" for i, c in enumerate(y)])
     est, msgs = fit_recording(small("cnn1d", max_epochs=3), X, y, groups=groups)
     assert est.n_valid_tracks_ >= MIN_VALID_TRACKS and est.history_[0]["valid_loss"] is not None
@@ -108,7 +108,7 @@ def test_too_small_a_validation_part_trains_fixed_epochs_on_every_track():
 
 
 def test_enough_validation_tracks_steer_early_stopping():
-    X, y = summary_task(n_per_class=50)  # 150 tracks: 15 % is 22
+    X, y = summary_task(n_per_class=100)  # 300 tracks: 15 % is 45
     est, msgs = fit_recording(small("mlp", max_epochs=30, patience=2), X, y)
     assert FIXED_EPOCHS_NOTE not in msgs and est.n_valid_tracks_ >= MIN_VALID_TRACKS
     assert est.check_accuracy_["tracks"] == "validation"
