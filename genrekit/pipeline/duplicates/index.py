@@ -32,6 +32,7 @@ import numpy as np
 from genrekit.features.fingerprint import FRAMES_PER_SECOND, HASH_BITS
 
 HASH_SPACE = 1 << HASH_BITS
+_BIAS = 1 << 31  # keeps a time (and time + offset) positive in the low 32 bits of a key
 #: The defaults of a match (see the module docstring and README "Duplicates").
 MIN_MATCHES = 20
 MIN_SCORE = 0.3
@@ -161,24 +162,34 @@ class FingerprintIndex:
         top = rank < TOP_OFFSETS
         return list(zip(tracks[top].tolist(), offsets[top].tolist()))
 
-    def verify(self, i: int, j: int, offset: int) -> tuple[int, float, int]:
-        """``(matches, score, overlap)`` of tracks ``i`` and ``j`` at ``offset`` (frames), on their full fingerprints."""
-        hi_, ti = self.fingerprint(i)
-        hj, tj = self.fingerprint(j)
+    def keys(self, i: int) -> np.ndarray:
+        """Track ``i``'s ``hash << 32 | (time + 2 ** 31)``, sorted: what :meth:`verify` searches."""
+        h, t = self.fingerprint(i)
+        k = (h.astype(np.int64) << 32) | (t.astype(np.int64) + _BIAS)
+        k.sort()
+        return k
+
+    def verify(self, i: int, j: int, offset: int, keys_i=None, keys_j=None) -> tuple[int, float, int]:
+        """``(matches, score, overlap)`` of tracks ``i`` and ``j`` at ``offset`` (frames), on their full
+        fingerprints (``keys_i``, ``keys_j``: their :meth:`keys`, when the caller has them)."""
+        ki = self.keys(i) if keys_i is None else keys_i
+        kj = self.keys(j) if keys_j is None else keys_j
         lo, hi = max(0, -offset), min(int(self.length[i]), int(self.length[j]) - offset)
-        if hi <= lo:
-            return 0, 0.0, 0
-        a, b = np.searchsorted(ti, lo), np.searchsorted(ti, hi)  # times are sorted
-        c, d = np.searchsorted(tj, lo + offset), np.searchsorted(tj, hi + offset)
-        if a == b or c == d:
+        if hi <= lo or not len(ki) or not len(kj):
+            return 0, 0.0, max(0, hi - lo)
+        ti = (ki & 0xFFFFFFFF) - _BIAS
+        tj = (kj & 0xFFFFFFFF) - _BIAS
+        inside = (ti >= lo) & (ti < hi)
+        n_i, n_j = int(inside.sum()), int(np.count_nonzero((tj >= lo + offset) & (tj < hi + offset)))
+        if not n_i or not n_j:
             return 0, 0.0, hi - lo
-        there = (hj[c:d].astype(np.int64) << 32) | (tj[c:d].astype(np.int64) + (1 << 31))
-        here = (hi_[a:b].astype(np.int64) << 32) | (ti[a:b].astype(np.int64) + offset + (1 << 31))
-        found = np.zeros(b - a, bool)
-        for step in (-1, 0, 1):
-            found |= np.isin(here + step, there)
-        m = int(found.sum())
-        return m, m / min(b - a, d - c), hi - lo
+        found = np.zeros(len(ki), bool)
+        for step in (-1, 0, 1):  # the same hash within ±1 frame of where the offset puts it
+            want = ki + (offset + step)
+            at = np.minimum(np.searchsorted(kj, want), len(kj) - 1)
+            found |= kj[at] == want
+        m = int(np.count_nonzero(found & inside))
+        return m, min(1.0, m / min(n_i, n_j)), hi - lo
 
     def query(self, i: int, *, min_matches: int = MIN_MATCHES, min_score: float = MIN_SCORE,
               max_postings: int | None = None) -> list[Match]:
@@ -186,14 +197,19 @@ class FingerprintIndex:
         if len(self.fingerprint(i)[0]) < MIN_HASHES:
             return []
         best: dict[int, Match] = {}
+        keys_i, keys_j, last = None, None, None
         for j, off in self.candidates(i, max_postings):
             if self.starts[j + 1] - self.starts[j] < MIN_HASHES:
                 continue
-            m, score, overlap = self.verify(i, j, off)
+            if keys_i is None:
+                keys_i = self.keys(i)
+            if j != last:
+                keys_j, last = self.keys(j), j
+            m, score, overlap = self.verify(i, j, off, keys_i, keys_j)
             shorter = min(self.length[i], self.length[j])
             if (m >= min_matches and score >= min_score
                     and overlap >= min(MIN_OVERLAP_SECONDS * FRAMES_PER_SECOND, 0.8 * shorter)
-                    and (j not in best or score > best[j].score)):
+                    and (j not in best or (score, m) > (best[j].score, best[j].matches))):
                 best[j] = Match(a=i, b=j, matches=m, score=score, offset=off, overlap=overlap)
         return [best[j] for j in sorted(best)]
 
