@@ -259,7 +259,8 @@ def test_a_redundant_shard_from_a_batch_computed_twice_is_dropped(audio, client,
 
 # ------------------------------------------------------------------------------------ CLI
 @pytest.mark.slow
-def test_cli_extract_on_a_running_scheduler(audio, reference, client, tmp_path, capsys):
+def test_cli_extract_on_a_running_scheduler(audio, reference, client, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("GENREKIT_PROGRESS", "bar")  # the bar a terminal shows (captured stderr is not one)
     store = tmp_path / "store"
     rc = main(["extract", str(audio), "--store", str(store), "--backend", "dask", "--scheduler",
                client.scheduler.address, "--batch-size", "5", "--features", FEATURES])
