@@ -47,8 +47,10 @@ MIN_CANDIDATE_HITS = 4
 #: (stop words: a hash in many tracks tells little, and the hits of a lookup grow with its bucket,
 #: so they cost most of the time); a duplicate keeps the rest of its hits.
 STOP_SHARE = 0.5
-#: ... but a bucket of up to this many postings is always looked up.
+#: ... but a bucket of up to this many postings is always looked up, and so are the MIN_LOOKUPS
+#: rarest sampled hashes of every track (a repetitive track can have nothing but common hashes).
 MIN_STOP = 32
+MIN_LOOKUPS = 32
 #: Offsets verified per candidate track (those with the most hits): music that repeats itself
 #: (a loop, a chorus) also matches at the offsets of its repeats, with a lower score.
 TOP_OFFSETS = 8
@@ -128,7 +130,10 @@ class FingerprintIndex:
         h, t = h[keep], t[keep]
         lo = self.bucket[h]
         n = self.bucket[h + 1] - lo
-        use = (n > 1) & (n <= (max_postings or self.max_postings))
+        cap = max_postings or self.max_postings
+        if len(n) > MIN_LOOKUPS:  # a repetitive track's hashes may all be common: its rarest are looked up anyway
+            cap = max(cap, int(np.partition(n, MIN_LOOKUPS)[MIN_LOOKUPS]))
+        use = (n > 1) & (n <= cap)
         lo, n, t = lo[use], n[use], t[use]
         total = int(n.sum())
         if total < MIN_CANDIDATE_HITS:
