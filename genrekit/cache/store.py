@@ -7,6 +7,7 @@ for a config, and the config as JSON.
 from __future__ import annotations
 
 import errno
+import os
 from pathlib import Path
 
 import numpy as np
@@ -82,6 +83,9 @@ class FeatureStore:
     # pickling (DataLoader workers, joblib): each process opens its own handles
     def __getstate__(self):
         d = dict(self.__dict__)
+        # absolute: a worker process may run in another directory (a reused process pool keeps
+        # the working directory it was started in)
+        d["path"] = Path(os.path.abspath(self.path))
         d["_handles"] = {}
         d["_rows_current"] = False  # (the summary is then read shard by shard)
         return d
