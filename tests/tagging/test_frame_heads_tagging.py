@@ -100,10 +100,19 @@ def test_benchmark_tagging_cnn1d_fits_one_network(tmp_path, monkeypatch):
 
     monkeypatch.setattr(tagging_frames.FrameHeadTagger, "fit", counting_fit)
     res = run_benchmark(store, "cnn1d", out=tmp_path / "r", workers=1, progress=False, log=lambda *_: None,
+                        save_models=True,
                         params={"cnn1d": {"max_epochs": 3, "channels": 8, "segment_seconds": 0.4, "device": "cpu",
                                                   "frame_features": "mfcc"}})
     m = res.results["models"]["cnn1d"]
     assert not any(f.get("error") for f in m["folds"]), m["folds"][0].get("error")
-    # 5 folds × (the fold's network + 2 inner threshold folds), each ONE network over every tag
-    assert len(fits) == 15 and all(s[1] == len(TAGS) for s in fits)
+    # (5 folds + the saved refit) × (its network + 2 inner threshold folds), each ONE network over every tag
+    assert len(fits) == 18 and all(s[1] == len(TAGS) for s in fits)
     assert 0 <= res.leaderboard[0]["roc_auc_macro_mean"] <= 1
+    import soundfile as sf
+
+    from genrekit.pipeline.prediction.predict import predict
+    from tests.audio_helpers import tone
+
+    sf.write(tmp_path / "song.wav", tone(220, 2.0), 22050)   # the saved tagger predicts, on the asked device
+    pred = list(predict(res.artifacts["cnn1d"], [tmp_path / "song.wav"], segments=1, device="cpu"))[0]
+    assert pred.error is None and all(t in TAGS and 0 <= p <= 1 for t, p in pred.top) and len(pred.segments) == 2
