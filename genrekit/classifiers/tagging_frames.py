@@ -93,6 +93,24 @@ class FrameHeadTagger(BaseEstimator):
     def __init__(self, base=None):
         self.base = base
 
+    def __getstate__(self):  # the weights as a CPU state_dict: a tagger fitted on a GPU loads anywhere
+        state = dict(super().__getstate__())
+        module = state.pop("module_", None)
+        if module is not None:
+            state["module_state_"] = {k: v.detach().to("cpu", copy=True) for k, v in module.state_dict().items()}
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        weights = state.pop("module_state_", None)
+        super().__setstate__(state)
+        if weights is not None:
+            from genrekit.classifiers.torch_heads import build_network
+
+            self.module_ = build_network(self.base._network, self.module_kwargs_)
+            self.module_.load_state_dict(weights)
+            self.module_.eval()
+
     def _windows(self, source, n_dims=None):
         from genrekit.classifiers.neural import _Checked
         from genrekit.classifiers.torch_heads import TrackWindows

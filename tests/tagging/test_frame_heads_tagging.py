@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import warnings
 
 import numpy as np
@@ -51,6 +52,7 @@ def test_shape_range_determinism_and_tiny_folds():
         S = tag_scores(a, X[:5], 3)
         assert S.shape == (5, 3) and ((0 <= S) & (S <= 1)).all()
         assert np.array_equal(S, tag_scores(b, X[:5], 3))             # seeded: identical on the CPU
+        assert np.array_equal(S, tag_scores(pickle.loads(pickle.dumps(a)), X[:5], 3))   # weights pickle
         assert tag_scores(a, X[:1], 3).shape == (1, 3)                 # a batch of one track
         one = _tagger(batch_size=1).fit(X[:2], Y[:2])                  # a tiny fold, batches of one
         assert one.n_valid_tracks_ == 0 and one.module_kwargs_["n_classes"] == 3
