@@ -139,7 +139,8 @@ class FrameHeadTagger(BaseEstimator):
         self.mean_, self.scale_ = mean.astype(np.float32), scale.astype(np.float32)
         self.frame_rate_ = float(b.frame_rate or default_frame_rate())
         frames = getattr(b, "segment_frames", None)
-        L = self.segment_frames_ = int(frames) if frames else max(1, int(round(float(b.segment_seconds) * self.frame_rate_)))
+        L = int(frames) if frames else max(1, int(round(float(b.segment_seconds) * self.frame_rate_)))
+        self.segment_frames_ = L
         source = kept if kept is not None else X
         fraction = float(b.validation_fraction)
         tr, va = carve_tracks(len(Y), groups, fraction, seed)
