@@ -5,9 +5,12 @@
   an estimator with a true ``multilabel_native`` attribute (sigmoid outputs) is used as it is too.
 * ``mlp``: one network with a sigmoid output per tag and a BCE loss
   (:class:`~genrekit.classifiers.tagging_mlp.SigmoidMLPTagger`, the registry mlp's hyper-parameters).
+* The frame heads (cnn1d, cnn2d, crnn, attention): one network with a sigmoid output per tag and a
+  BCE loss on the same segments (:class:`~genrekit.classifiers.tagging_frames.FrameHeadTagger`,
+  the registry head's network and parameters).
 * One-vs-rest (:class:`~sklearn.multiclass.OneVsRestClassifier`) for every other one (logreg,
-  linsvm, svm, hgb, gmm per tag, and for now the frame heads: one network per tag): one binary
-  copy of the registry model per tag, each with its own scaler fitted on the training fold.
+  linsvm, svm, hgb, gmm per tag): one binary copy of the registry model per tag, each with its own
+  scaler fitted on the training fold.
 
 :func:`tag_scores` gives an ``(n_tracks, n_tags)`` matrix of probabilities whatever the model
 (decision values through a logistic where a model has no ``predict_proba``).
@@ -42,6 +45,12 @@ def multilabel_model(name: str, est):
         from genrekit.classifiers.tagging_mlp import SigmoidMLPTagger
 
         return SigmoidMLPTagger(est)
+    from genrekit.classifiers.neural import _FrameHead
+
+    if isinstance(est, _FrameHead):  # one frame network, a sigmoid per tag (not one network per tag)
+        from genrekit.classifiers.tagging_frames import FrameHeadTagger
+
+        return FrameHeadTagger(est)
     if _native(name, est):
         return est
     from sklearn.multiclass import OneVsRestClassifier

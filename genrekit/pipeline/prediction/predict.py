@@ -252,14 +252,15 @@ def predict(artifact, paths, *, top_k: int = 3, segments: float | None = None, w
     from genrekit.progress import progress_bar
 
     art = artifact if hasattr(artifact, "estimator") else load_artifact(artifact, trust=trust)
-    if device is not None and "device" in art.estimator.get_params():
+    on = next((k for k in ("device", "base__device") if k in art.estimator.get_params()), None)
+    if device is not None and on:
         from genrekit.classifiers.torch_heads import resolve_device
 
         try:
             resolve_device(device)
         except ValueError as e:
             raise ParameterError(f"--device: {e}") from None
-        art.estimator.set_params(device=device)
+        art.estimator.set_params(**{on: device})
     if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
         raise ParameterError(f"--top-k must be a whole number >= 1, got {top_k!r}")
     if segments is not None and not segments > 0:
