@@ -204,7 +204,8 @@ def run_benchmark(
         from genrekit.pipeline.evaluation.tagging_runner import run_tagging
         return run_tagging(source, models, split=split, seed=seed, params=params, tune=tune, out=out,
                            save_models=save_models, workers=workers, features=features, progress=progress, log=log,
-                           device=device, on_leaderboard=on_leaderboard, min_tag_count=min_tag_count, t_start=t_start)
+                           device=device, on_leaderboard=on_leaderboard, min_tag_count=min_tag_count, t_start=t_start,
+                           duplicates=duplicates)
     if ablation:
         from genrekit.pipeline.evaluation.ablation import FeatureAblation
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from genrekit.errors import ParameterError
-from genrekit.pipeline.evaluation.splits import DEFAULT_FOLDS, Fold, Split, SplitSpec, _fill_groups, _predefined, parse_split
+from genrekit.pipeline.evaluation.splits import (DEFAULT_FOLDS, Fold, Split, SplitSpec, _fill_groups, _predefined,
+                                                  keep_duplicates_together, parse_split)
 
 
 def _stratified_folds(Y: np.ndarray, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -54,7 +55,7 @@ def _tag_warnings(folds: list[Fold], Y: np.ndarray, tags) -> list[str]:
 
 
 def make_tag_split(Y, tags, groups=None, split_column=None, spec: str | SplitSpec | None = None,
-                   seed: int = 0) -> Split:
+                   seed: int = 0, duplicates=None) -> Split:
     """Compute the evaluation split of multi-hot targets ``Y`` (n_tracks, n_tags) once.
 
     The default is ``group-kfold:5`` when groups (artists) are known and ``kfold:5`` otherwise,
@@ -66,6 +67,9 @@ def make_tag_split(Y, tags, groups=None, split_column=None, spec: str | SplitSpe
     ParameterError
         When the protocol cannot run: more folds than tracks or artists, ``group-kfold`` without
         artists, no predefined train/test split, an empty training or test part.
+
+    ``duplicates`` (pairs of positions of tracks holding the same recording) are kept on one side
+    of every fold, as :func:`~genrekit.pipeline.evaluation.splits.make_split` keeps them.
     """
     Y = np.asarray(Y, dtype=np.uint8)
     n = len(Y)
@@ -85,8 +89,10 @@ def make_tag_split(Y, tags, groups=None, split_column=None, spec: str | SplitSpe
                              "use --split kfold:K")
     if g is not None and n_without and kind != "kfold":
         notes.append(f"{n_without} tracks without an artist: each counts as its own group")
+    merged = keep_duplicates_together(g, n, duplicates, kind, notes)  # None: no duplicates to keep together
+    g_split = g if merged is None else merged
     if kind in ("kfold", "group-kfold"):
-        units = len(set(g)) if kind == "group-kfold" else n
+        units = len(set(g_split)) if kind == "group-kfold" else n
         k = parsed.k
         if k > units:
             if not (is_default and units >= 2):
@@ -95,12 +101,13 @@ def make_tag_split(Y, tags, groups=None, split_column=None, spec: str | SplitSpe
             notes.append(f"only {units} {'artists' if kind == 'group-kfold' else 'tracks'}: using {kind}:{units}")
             k = units
         parsed = SplitSpec(kind, k=k)
-        pairs = _grouped_folds(Y, g, k, seed) if kind == "group-kfold" else _stratified_folds(Y, k, seed)
+        pairs = _grouped_folds(Y, g_split, k, seed) if merged is not None or kind == "group-kfold" \
+            else _stratified_folds(Y, k, seed)
         folds = [Fold(i, np.sort(tr), np.sort(te)) for i, (tr, te) in enumerate(pairs)]
     elif kind == "holdout":
         k = int(max(2, round(1 / parsed.fraction)))
-        k = min(k, len(set(g))) if g is not None else min(k, n)
-        tr, te = (_grouped_folds(Y, g, k, seed) if g is not None else _stratified_folds(Y, k, seed))[0]
+        k = min(k, len(set(g_split))) if g_split is not None else min(k, n)
+        tr, te = (_grouped_folds(Y, g_split, k, seed) if g_split is not None else _stratified_folds(Y, k, seed))[0]
         folds = [Fold(0, np.sort(tr), np.sort(te))]
         notes.append(f"holdout: {len(te)} of {n} tracks ({len(te) / n:.0%}) in test, stratified by tag"
                      + (", whole artists on one side" if g is not None else ""))

@@ -47,7 +47,7 @@ class _TagData:
 
 
 def run_tagging(source, models, *, split, seed, params, tune, out, save_models, workers, features, progress,
-                log, device, on_leaderboard, min_tag_count, t_start) -> BenchmarkResult:
+                log, device, on_leaderboard, min_tag_count, t_start, duplicates=True) -> BenchmarkResult:
     """:func:`~genrekit.pipeline.evaluation.runner.run_benchmark` for ``task="tagging"`` (same
     arguments, already checked; ``source`` already open)."""
     say = log or (lambda s: None)
@@ -62,7 +62,7 @@ def run_tagging(source, models, *, split, seed, params, tune, out, save_models, 
                     source.splits[targets.mask], targets)
     summary, columns = _summary_input(source, plan, data, features)
     frame_inputs = _frame_inputs(source, plan, data, features)
-    the_split = _split(source, split, seed, data, say)
+    the_split = _split(source, split, seed, data, say, duplicates)
     jobs = _make_jobs(plan, data, {n: frame_inputs.get(n, summary) for n in plan.names}, the_split, seed,
                       save_models, source, device)
     n_jobs = min(workers or os.cpu_count() or 1, len(jobs))
@@ -97,10 +97,14 @@ def run_tagging(source, models, *, split, seed, params, tune, out, save_models, 
                            artifacts=artifacts)
 
 
-def _split(source, spec, seed, data: _TagData, say):
+def _split(source, spec, seed, data: _TagData, say, duplicates=True):
+    from genrekit.pipeline.duplicates.find import duplicate_pairs
+
     known = data.splits if any(v for v in data.splits) else None
+    pairs, notes = duplicate_pairs(source, data.ids) if duplicates else (None, [])
     the_split = make_tag_split(data.targets.Y, data.targets.tags, groups=data.groups, split_column=known,
-                               spec=spec, seed=seed)
+                               spec=spec, seed=seed, duplicates=pairs)
+    the_split.notes.extend(notes)
     say(f"split: {the_split.describe().replace('stratified by label', 'stratified by tag')}")
     the_split.notes.extend(data.targets.notes())
     for n in the_split.notes:
