@@ -27,6 +27,8 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from genrekit.classifiers.torch_base import CpuWeightsPickle
+
 
 def carve_tracks(n: int, groups, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Fit and validation tracks (sorted): whole groups when there are at least 3, else tracks."""
@@ -84,7 +86,7 @@ def _bce(P: np.ndarray, Y: np.ndarray) -> float:
     return float(-(Y * np.log(P) + (1 - Y) * np.log(1 - P)).mean())
 
 
-class FrameHeadTagger(BaseEstimator):
+class FrameHeadTagger(CpuWeightsPickle, BaseEstimator):
     """Multi-label frame head (sigmoid outputs, BCE loss) with the network and parameters of ``base``."""
 
     #: Fitted on the multi-hot matrix as it is (see genrekit.pipeline.evaluation.tag_models).
@@ -93,23 +95,8 @@ class FrameHeadTagger(BaseEstimator):
     def __init__(self, base=None):
         self.base = base
 
-    def __getstate__(self):  # the weights as a CPU state_dict: a tagger fitted on a GPU loads anywhere
-        state = dict(super().__getstate__())
-        module = state.pop("module_", None)
-        if module is not None:
-            state["module_state_"] = {k: v.detach().to("cpu", copy=True) for k, v in module.state_dict().items()}
-        return state
-
-    def __setstate__(self, state):
-        state = dict(state)
-        weights = state.pop("module_state_", None)
-        super().__setstate__(state)
-        if weights is not None:
-            from genrekit.classifiers.torch_heads import build_network
-
-            self.module_ = build_network(self.base._network, self.module_kwargs_)
-            self.module_.load_state_dict(weights)
-            self.module_.eval()
+    def _network_class(self):  # (CpuWeightsPickle: the weights travel as a CPU state_dict)
+        return self.base._network
 
     def _windows(self, source, n_dims=None):
         from genrekit.classifiers.neural import _Checked

@@ -134,7 +134,31 @@ class _TorchThreads:
             torch.set_num_threads(self.before)
 
 
-class _TorchHead(ClassifierMixin, BaseEstimator):
+class CpuWeightsPickle:
+    """Pickles a fitted network (``module_``) as a CPU ``state_dict``, so a model fitted on a GPU
+    loads anywhere; on load it is rebuilt from ``_network_class()`` and ``module_kwargs_``."""
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())
+        module = state.pop("module_", None)
+        if module is not None:
+            state["module_state_"] = {k: v.detach().to("cpu", copy=True) for k, v in module.state_dict().items()}
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        weights = state.pop("module_state_", None)
+        super().__setstate__(state)
+        if weights is not None:
+            from genrekit.classifiers.torch_heads import build_network
+
+            module = build_network(self._network_class(), self.module_kwargs_)
+            module.load_state_dict(weights)
+            module.eval()
+            self.module_ = module
+
+
+class _TorchHead(CpuWeightsPickle, ClassifierMixin, BaseEstimator):
     """What every neural head shares: validation, seeding, devices, the training loop, pickling."""
 
     #: Network name in :data:`genrekit.classifiers.torch_heads.NETWORKS`.
@@ -160,26 +184,8 @@ class _TorchHead(ClassifierMixin, BaseEstimator):
         "random_state": ["random_state"],
     }
 
-    # ------------------------------------------------------------------ pickling
-    def __getstate__(self):
-        state = super().__getstate__()
-        state = dict(state)
-        module = state.pop("module_", None)
-        if module is not None:
-            state["module_state_"] = {k: v.detach().to("cpu", copy=True) for k, v in module.state_dict().items()}
-        return state
-
-    def __setstate__(self, state):
-        state = dict(state)
-        weights = state.pop("module_state_", None)
-        super().__setstate__(state)
-        if weights is not None:
-            from genrekit.classifiers.torch_heads import build_network
-
-            module = build_network(self._network, self.module_kwargs_)
-            module.load_state_dict(weights)
-            module.eval()
-            self.module_ = module
+    def _network_class(self):
+        return self._network
 
     # ------------------------------------------------------------------ devices
     def _fit_device(self):
