@@ -235,6 +235,11 @@ def run_benchmark(
         artifacts, doc = _write_run(folder, run, results, per_model, leaderboard, t_start, say)
     finally:
         folder.release()
+    return finished(folder, plan, per_model, leaderboard, doc, the_split, artifacts)
+
+
+def finished(folder, plan, per_model, leaderboard, doc, the_split, artifacts) -> BenchmarkResult:
+    """The run's result, or the one-line error when every model failed (genre and tagging runs)."""
     if not leaderboard:
         first = plan.names[0]
         raise GenrekitError(f"every model failed (first: {first}: {per_model[first]['error']}); "

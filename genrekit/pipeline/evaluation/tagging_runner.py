@@ -26,7 +26,7 @@ from genrekit import __version__
 from genrekit.errors import GenrekitError, ParameterError
 from genrekit.files import no_space
 from genrekit.pipeline.evaluation.run_folder import RunFolder
-from genrekit.pipeline.evaluation.runner import (BenchmarkResult, _frame_inputs, _plan_models, _refit_indices,
+from genrekit.pipeline.evaluation.runner import (BenchmarkResult, _frame_inputs, finished, _plan_models, _refit_indices,
                                                  _run_jobs, _summary_input, _tracks_hash, _versions)
 from genrekit.pipeline.evaluation.tag_splits import make_tag_split
 from genrekit.pipeline.evaluation.tag_targets import tag_targets
@@ -89,12 +89,7 @@ def run_tagging(source, models, *, split, seed, params, tune, out, save_models, 
         artifacts = _write(folder, doc, results, plan, data, the_split, columns, frame_inputs, save_models, t_start, say)
     finally:
         folder.release()
-    if not leaderboard:
-        first = plan.names[0]
-        raise GenrekitError(f"every model failed (first: {first}: {per_model[first]['error']}); "
-                            f"details in {folder.path / 'results.json'}")
-    return BenchmarkResult(out_dir=folder.path, results=doc, leaderboard=leaderboard, split=the_split,
-                           artifacts=artifacts)
+    return finished(folder, plan, per_model, leaderboard, doc, the_split, artifacts)
 
 
 def _split(source, spec, seed, data: _TagData, say, duplicates=True):
