@@ -175,13 +175,19 @@ def run_job(job: dict) -> dict:
             raise
         except Exception as e:  # one model failing must not sink the others
             res["error"] = f"{type(e).__name__}: {e}"
-    seen = set()
+    res["warnings"].extend(model_warnings(caught))
+    return res
+
+
+def model_warnings(caught, ignore: tuple[str, ...] = ()) -> list[str]:
+    """The warnings a job caught, each once, as ``Category: first line`` (those containing any of
+    ``ignore`` left out)."""
+    out: list[str] = []
     for w in caught:
         msg = f"{w.category.__name__}: {str(w.message).splitlines()[0][:200]}"
-        if msg not in seen:
-            seen.add(msg)
-            res["warnings"].append(msg)
-    return res
+        if msg not in out and not any(part in msg for part in ignore):
+            out.append(msg)
+    return out
 
 
 def jsonable(v):

@@ -13,7 +13,7 @@ import numpy as np
 
 from genrekit.errors import GenrekitError
 from genrekit.pipeline.evaluation.inputs import take
-from genrekit.pipeline.evaluation.jobs import _apply_runtime, _fit_takes_groups, jsonable
+from genrekit.pipeline.evaluation.jobs import _apply_runtime, _fit_takes_groups, jsonable, model_warnings
 from genrekit.pipeline.evaluation.tag_models import (THRESHOLD_FOLDS, choose_thresholds, enable_oob, multilabel_model,
                                                      oob_thresholds, tag_scores)
 from genrekit.pipeline.evaluation.tagging_metrics import tag_metrics
@@ -81,11 +81,6 @@ def run_tag_job(job: dict) -> dict:
             raise
         except Exception as e:  # one model failing must not sink the others
             res["error"] = f"{type(e).__name__}: {e}"
-    seen = set()
-    for w in caught:
-        msg = f"{w.category.__name__}: {str(w.message).splitlines()[0][:200]}"
-        if msg not in seen and "not present in all training examples" not in msg:
-            seen.add(msg)
-            res["warnings"].append(msg)
+    res["warnings"].extend(model_warnings(caught, ignore=("not present in all training examples",)))
     res["warnings"] = [jsonable(w) for w in res["warnings"]]
     return res
