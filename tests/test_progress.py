@@ -61,3 +61,13 @@ def test_cli_prints_a_repeated_warning_once(capsys):
         warnings.warn("another thing", RuntimeWarning)
     err = capsys.readouterr().err.splitlines()
     assert err == ["warning: the same thing", "warning: another thing"]
+
+
+def test_a_library_deprecation_notice_is_not_a_user_warning(capsys):
+    """A deprecation raised inside another library (dask's joblib backend on an older joblib) is
+    nothing a user can act on; genrekit's own deprecations and every other warning are printed."""
+    with one_line_warnings():
+        warnings.warn_explicit("`apply_async` is deprecated", FutureWarning, "site-packages/joblib/parallel.py", 1)
+        warnings.warn_explicit("old option", DeprecationWarning, "genrekit/cli.py", 1)
+        warnings.warn_explicit("a track is silent", UserWarning, "site-packages/sklearn/base.py", 1)
+    assert capsys.readouterr().err.splitlines() == ["warning: old option", "warning: a track is silent"]

@@ -82,4 +82,7 @@ def _stop(pool):
     for p in procs:
         p.join(timeout=5)
         if p.is_alive():
-            os.kill(p.pid, signal.SIGKILL)
+            try:
+                os.kill(p.pid, signal.SIGKILL)
+            except ProcessLookupError:  # it ended between the check and the kill
+                pass
