@@ -302,6 +302,10 @@ class _TorchHead(CpuWeightsPickle, ClassifierMixin, BaseEstimator):
         """Class probabilities per track (rows sum to 1), from the mean segment log-probability."""
         return np.exp(self.predict_log_proba(X))
 
+    #: ``predict`` is the argmax of ``predict_proba``: a caller needing both computes one
+    #: (genrekit.pipeline.evaluation.jobs), not two inference passes.
+    predicts_most_probable = True
+
     def predict(self, X) -> np.ndarray:
         """The class with the highest mean segment log-probability."""
         log_proba = self.predict_log_proba(X)  # first: an unfitted head raises NotFittedError

@@ -34,9 +34,23 @@ def _probabilities(est, X, n_classes: int) -> list | None:
         proba = np.asarray(est.predict_proba(X), dtype=float)
     except Exception:  # a hard-voting ensemble, a model whose probabilities fail: scored all the same
         return None
+    return _all_classes(est, proba, n_classes)
+
+
+def _all_classes(est, proba: np.ndarray, n_classes: int) -> list:
     full = np.zeros((proba.shape[0], n_classes))
     full[:, np.asarray(est.classes_, dtype=np.int64)] = proba
     return full.round(6).tolist()
+
+
+def _predict(est, X, n_classes: int) -> tuple[np.ndarray, list | None]:
+    """Predicted labels and class probabilities of a test fold: one pass through a model whose
+    prediction is the most probable class by definition (the torch heads), two otherwise."""
+    if getattr(est, "predicts_most_probable", False):
+        proba = np.asarray(est.predict_proba(X), dtype=float)
+        pred = np.asarray(est.classes_, dtype=np.int64)[np.argmax(proba, axis=1)]
+        return pred, _all_classes(est, proba, n_classes)
+    return np.asarray(est.predict(X), dtype=np.int64), _probabilities(est, X, n_classes)
 
 
 def _inner_cv(y, groups, seed):
@@ -164,10 +178,9 @@ def run_job(job: dict) -> dict:
                 te = job["test"]
                 Xte = take(X, te)
                 t0 = time.perf_counter()
-                pred = np.asarray(est.predict(Xte), dtype=np.int64)
+                pred, res["probabilities"] = _predict(est, Xte, job["n_classes"])
                 res["predict_seconds"] = time.perf_counter() - t0
                 res["predictions"] = pred.tolist()
-                res["probabilities"] = _probabilities(est, Xte, job["n_classes"])
                 res.update(fold_metrics(y[te], pred, job["n_classes"]))
             else:
                 res["estimator"] = est
