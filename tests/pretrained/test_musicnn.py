@@ -88,3 +88,35 @@ def test_restored_weights_tag_a_classical_clip_as_classical(shared_data):
     assert pen.shape == (10, 200) and prob.shape == (10, 50)
     top = [m.labels[i] for i in np.argsort(-prob.mean(axis=0))[:3]]
     assert top == ["classical", "strings", "violin"]
+
+
+@pytest.mark.parametrize("kf", [38, 67])
+def test_timbral_filters_through_ffts_equal_the_direct_convolution(kf):
+    """Without any weights: the FFT route of the timbral filters gives each filter's max (min,
+    where its sign is negative) over bands of the plain 'valid' convolution."""
+    import torch
+    import torch.nn.functional as F
+
+    g = torch.Generator().manual_seed(kf)
+    x = torch.rand(2, 187 + 6, 96, generator=g) * 4
+    w = torch.randn(12, 1, 7, kf, generator=g) * 0.1
+    sign = torch.tensor([1.0, -1.0] * 6)
+    got = musicnn._Timbral(w, sign)(musicnn._timbral_taps(x)).view(2, 187, 12)
+    direct = F.conv2d(x[:, None], w * sign.view(-1, 1, 1, 1))  # (2, 12, 187, 96 - kf + 1)
+    want = direct.amax(3).transpose(1, 2)
+    assert torch.allclose(got, want, atol=2e-5 * want.abs().max())
+    assert torch.equal(direct.amax(3)[:, 1], -F.conv2d(x[:, None], w[1:2]).amin(3)[:, 0])
+
+
+def test_temporal_filters_from_one_unfold_equal_same_padded_convolutions():
+    import torch
+    import torch.nn.functional as F
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(187, 96, generator=g)
+    kernels = [torch.randn(5, k, generator=g) for k in (128, 64, 32)]
+    for k, got in zip(kernels, musicnn._temporal(x, kernels)):
+        pad = musicnn._same_pad(k.shape[1])
+        direct = F.conv2d(F.pad(x.T[None, None], pad), k[:, None, None, :])  # (1, 5, 96, 187)
+        assert got.shape == (5, 187)
+        assert torch.allclose(got, direct[0].amax(1), atol=1e-4)
