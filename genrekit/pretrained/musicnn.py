@@ -104,8 +104,8 @@ class _Timbral:
     kf + 1`` positions), so each output is a circular correlation of length 96 that never wraps:
     per frequency bin, the 7 taps are one small complex product with every filter (a batched
     matrix product over bins), and the positions needed come back through one real matrix product
-    with the inverse DFT's rows. About a quarter of the direct convolution's arithmetic; equal to
-    it to float32 rounding (max difference ~1e-5 on maps of scale 10, tested).
+    with the inverse DFT's rows: 46 % (38 bands) and 31 % (67 bands) of the direct convolution's
+    multiply-adds; equal to it to float32 rounding (max difference ~1e-5 on maps of scale 10).
     """
 
     def __init__(self, w, sign):
@@ -123,7 +123,6 @@ class _Timbral:
         angle = 2 * np.pi * np.outer(p, k) / n
         self.inverse = torch.from_numpy(np.concatenate([weight * np.cos(angle), -weight * np.sin(angle)], 1)
                                         .astype(np.float32))  # (positions, 2·bins)
-        self.kt = w.shape[2]
 
     def __call__(self, taps):
         """``taps``: (bins, n, 2·7) — the real and imaginary parts of each frame's 7-frame window of
@@ -151,20 +150,27 @@ def _timbral_taps(x):
     return torch.cat([spec.real, spec.imag], 2)
 
 
-def _temporal(x, kernels):
+def _temporal(x, kernels, bands_per_step: int = 16):
     """Temporal filters (``kernels``: (F, kt) matrices, kt ≤ 128, TensorFlow ``same`` padding)
     on every band, max over bands: ``x`` (T, 96) → [(F, T)]. Every kernel's windows are columns
-    of the widest kernel's windows, so the signal is unfolded once."""
+    of the widest kernel's windows, so the signal is unfolded once; a few bands at a time, so
+    that each product stays in cache for the running max."""
+    import torch
     import torch.nn.functional as F
 
     t, bands = x.shape
     wide = max(k.shape[1] for k in kernels)
     before = _same_pad(wide)[0]
-    win = F.pad(x.T.contiguous(), _same_pad(wide)).unfold(1, wide, 1).reshape(bands * t, wide)  # (bands·T, 128)
+    win = F.pad(x.T.contiguous(), _same_pad(wide)).unfold(1, wide, 1).contiguous()  # (bands, T, 128)
     out = []
     for k in kernels:
         start = before - _same_pad(k.shape[1])[0]
-        out.append((k @ win[:, start:start + k.shape[1]].T).view(-1, bands, t).amax(1))  # (F, T)
+        best = None
+        for b in range(0, bands, bands_per_step):
+            w = win[b:b + bands_per_step, :, start:start + k.shape[1]]
+            m = (k @ w.reshape(-1, k.shape[1]).T).view(k.shape[0], -1, t).amax(1)  # (F, T)
+            best = m if best is None else torch.maximum(best, m)
+        out.append(best)
     return out
 
 
