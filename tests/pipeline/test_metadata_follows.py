@@ -64,14 +64,18 @@ def test_cached_tracks_take_the_latest_manifest_without_recomputing(collection, 
         X1, _ = fs.summary()
     assert (X0 == X1).all()
 
-    # the same manifest again: nothing changes; back to the bare folder: its metadata wins again
+    # the same manifest again: nothing changes; back to the bare folder: the label it gives wins,
+    # and what it says nothing about (artists, splits, extra columns) is kept, not erased
     rep = extract(read_manifest(collection / "manifest.csv").tracks, store, SMALL, workers=1, progress=False)
     assert rep.n_metadata_changed == 0
     rep = extract(scan_folder(collection).tracks, store, SMALL, workers=1, progress=False)
-    assert rep.n_metadata_changed == 6
+    assert rep.n_metadata_changed == 1
     with FeatureStore(store) as fs:
-        assert set(fs.raw_groups) == {None} and set(fs.splits) == {None}
-        assert fs.track("low/low.00000.wav").label == "low" and fs.track("low/low.00000.wav").meta == {}
+        first = fs.track("low/low.00000.wav")
+        assert first.label == "low" and first.group == "low-artist-0" and first.meta == {"mood": "m0"}
+        assert set(fs.splits) == {"train", "test"} and None not in set(fs.raw_groups)
+    rep = extract(scan_folder(collection).tracks, store, SMALL, workers=1, progress=False)
+    assert rep.n_metadata_changed == 0
 
 
 def test_metadata_fields_are_found_generically():

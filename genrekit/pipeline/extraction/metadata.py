@@ -3,7 +3,7 @@
 ``extract`` reads the source (a folder, a manifest, FMA) every run. A track found cached keeps its
 features; if the source now says something else about it (another label, an artist where there
 was none, a split, an extra column, a new path), :func:`sync_metadata` records the source's
-values in the store's ``metadata.json`` (:mod:`genrekit.cache.metadata`), which every reader
+values in the store's ``metadata.json`` (a field the source says nothing about keeps its value) (:mod:`genrekit.cache.metadata`), which every reader
 applies. The fields compared are every metadata field of the store's rows that the source's
 :class:`~genrekit.pipeline.extraction.tracks.Track` also has, found by name.
 """
@@ -26,8 +26,17 @@ def track_metadata(track: Track) -> dict:
     return out
 
 
+def said(value) -> bool:
+    """Whether a source says anything with ``value`` (None, "" and empty collections say nothing)."""
+    return value is not None and not (isinstance(value, (str, tuple, list, dict)) and len(value) == 0)
+
+
 def sync_metadata(store_dir: Path, tracks: list[Track], stored: dict[str, TrackRow]) -> int:
     """Record the source's metadata of the tracks ``stored`` holds where it differs.
+
+    A value the source gives replaces the stored one; a field the source says nothing about
+    (:func:`said`: a bare folder knows no artist, split or tags) keeps what the store knows, so a
+    re-run without the manifest loses nothing.
 
     Parameters
     ----------
@@ -51,15 +60,16 @@ def sync_metadata(store_dir: Path, tracks: list[Track], stored: dict[str, TrackR
         if row is None and t.id not in updates:
             continue  # extracted this run: its new row carries the source's metadata
         if (row is not None and row.path == os.path.abspath(t.path)
-                and all(getattr(row, f) == getattr(t, f, None) for f in fields)):
+                and all(getattr(row, f) == v or not said(v) for f in fields for v in [getattr(t, f, None)])):
             continue  # the common case, compared without conversion
-        new = track_metadata(t)
+        new = {k: v for k, v in track_metadata(t).items() if k == "path" or said(v)}
         if row is None:  # new under this config, updated under another: the update must agree
-            dirty = dirty or updates[t.id] != new
-            updates[t.id] = new
+            merged = {**updates[t.id], **new}
+            dirty = dirty or updates[t.id] != merged
+            updates[t.id] = merged
         elif any(plain(getattr(row, k)) != v for k, v in new.items()):
             changed += 1
-            updates[t.id] = new
+            updates[t.id] = {**updates.get(t.id, {}), **new}
     if changed or dirty:
         write_metadata(store_dir, updates)
     return changed
