@@ -68,6 +68,10 @@ def compute_features(y: np.ndarray, config: FeatureConfig, *, sr: int | None = N
     return result
 
 
+#: Rows of a frame feature summarised at a time (each row's statistics are its own).
+SUMMARY_ROWS = 16
+
+
 def summarize(frames: np.ndarray) -> np.ndarray:
     """The seven statistics of each row of a frame feature.
 
@@ -80,7 +84,18 @@ def summarize(frames: np.ndarray) -> np.ndarray:
     np.ndarray [shape=(dim, 7)], float32
         mean, std, skew, kurtosis (Fisher, biased, as ``scipy.stats``), median, min, max per row.
         Skew and kurtosis of a constant row are defined as 0 (scipy would give NaN).
+
+    Computed in float64, :data:`SUMMARY_ROWS` rows at a time: its temporaries are a few rows of
+    the track, not five float64 copies of the whole feature.
     """
+    frames = np.asarray(frames)
+    if frames.shape[0] <= SUMMARY_ROWS:
+        return _summarize_rows(frames)
+    return np.concatenate([_summarize_rows(frames[r:r + SUMMARY_ROWS])
+                           for r in range(0, frames.shape[0], SUMMARY_ROWS)])
+
+
+def _summarize_rows(frames: np.ndarray) -> np.ndarray:
     x = np.asarray(frames, dtype=np.float64)
     mean = x.mean(axis=1)
     d = x - mean[:, None]

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from genrekit.features.kernels import blocks
+
 #: Rate (Hz), STFT size and hop (samples) of the fingerprint: 31.25 frames per second.
 FP_SR = 8000
 FP_N_FFT = 512
@@ -49,6 +51,8 @@ GRID_SHIFTS = (0, FP_HOP // 2)
 HASH_BITS = 21
 #: Bumped whenever the hashes change: fingerprints of other versions are never compared.
 FINGERPRINT_VERSION = 1
+#: Frames of spectrogram computed at a time (~65 s); the last block takes the remainder.
+BLOCK_FRAMES = 4096
 
 
 def fingerprint(y: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
@@ -71,7 +75,6 @@ def fingerprint(y: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
     Hashes of both grids (:data:`GRID_SHIFTS`), sorted by time. A signal too short or too quiet
     to have peaks gives two empty arrays.
     """
-    import librosa
     import soxr
 
     y = np.ascontiguousarray(y, dtype=np.float32)
@@ -81,9 +84,10 @@ def fingerprint(y: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
         return _empty()
     parts = []
     for shift in GRID_SHIFTS:  # two frame grids: an excerpt's grid is never off by more than hop / 4
-        mag = np.abs(librosa.stft(y[shift:], n_fft=FP_N_FFT, hop_length=FP_HOP, center=False))[:256]
-        if mag.shape[1]:
-            parts.append(_pairs(*_peaks(mag)))
+        db = _log_spectrogram(y[shift:])
+        if db.shape[1]:
+            parts.append(_pairs(*_peaks(db)))
+        del db  # before the next grid's
     if not parts:
         return _empty()
     hashes = np.concatenate([h for h, _ in parts])
@@ -96,20 +100,52 @@ def _empty() -> tuple[np.ndarray, np.ndarray]:
     return np.zeros(0, np.uint32), np.zeros(0, np.int32)
 
 
-def _peaks(mag: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The strong local maxima of ``mag`` (bins × frames): their frames and bins, by time.
+def _log_spectrogram(y: np.ndarray) -> np.ndarray:
+    """The level (dB, float32) of the lowest 256 bins of each (uncentred) frame, the loudest bin
+    of the track at 0 dB; from :data:`BLOCK_FRAMES` frames of STFT at a time."""
+    import librosa
+
+    n = 1 + (len(y) - FP_N_FFT) // FP_HOP if len(y) >= FP_N_FFT else 0
+    db = np.zeros((256, 0), np.float32)
+    for a, b in blocks(n, BLOCK_FRAMES):
+        part = y[a * FP_HOP:(b - 1) * FP_HOP + FP_N_FFT]
+        mag = np.abs(librosa.stft(part, n_fft=FP_N_FFT, hop_length=FP_HOP, center=False))[:256]
+        level = 20.0 * np.log10(np.maximum(mag, 1e-10))
+        if a == 0 and b == n:
+            db = level
+            break
+        if db.shape[1] == 0:
+            db = np.empty((256, n), dtype=level.dtype)
+        db[:, a:b] = level
+    if db.size:
+        db -= db.max()
+    return db
+
+
+def _peaks(db: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The strong local maxima of ``db`` (bins × frames, the loudest at 0 dB): their frames and
+    bins, by time.
 
     A local maximum is kept when fewer than :data:`PEAKS_PER_SECOND` stronger ones lie within
     half a second of it: the density is bounded everywhere, and which peaks a passage keeps
     depends only on the second around it, not on the rest of the file (an excerpt keeps the
-    peaks the whole recording kept there).
+    peaks the whole recording kept there). Local maxima are found in blocks of frames, each
+    with the :data:`PEAK_DT` frames on either side that its maxima are compared with.
     """
     from scipy.ndimage import maximum_filter
 
-    db = 20.0 * np.log10(np.maximum(mag, 1e-10))
-    db -= db.max()
-    local = maximum_filter(db, size=(2 * PEAK_DF + 1, 2 * PEAK_DT + 1), mode="constant", cval=-np.inf)
-    f, t = np.nonzero((db == local) & (db > -FLOOR_DB))
+    n = db.shape[1]
+    fs, ts = [], []
+    for a, b in blocks(n, BLOCK_FRAMES):
+        lo, hi = max(a - PEAK_DT, 0), min(b + PEAK_DT, n)
+        part = db[:, lo:hi]
+        local = maximum_filter(part, size=(2 * PEAK_DF + 1, 2 * PEAK_DT + 1), mode="constant", cval=-np.inf)
+        f, t = np.nonzero((part == local) & (part > -FLOOR_DB))
+        t += lo
+        inside = (t >= a) & (t < b)
+        fs.append(f[inside])
+        ts.append(t[inside])
+    f, t = np.concatenate(fs), np.concatenate(ts)
     order = np.lexsort((f, t))
     f, t = f[order].astype(np.int64), t[order].astype(np.int64)
     level = db[f, t]

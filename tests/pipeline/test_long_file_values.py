@@ -76,3 +76,27 @@ def test_summary_vector_equals_the_all_rows_at_once_statistics(long_file):
     want = [wholetrack.summarize(feats[n]).ravel() if n in config.frame_features else feats[n]
             for n in config.features]
     _assert_identical("summary", summary_vector(feats, config), np.concatenate(want).astype(np.float32))
+
+
+def test_small_blocks_give_the_same_values(long_file, monkeypatch):
+    """Many block boundaries in every blockwise step (STFT frames, tempogram columns, rms hops,
+    fingerprint frames, summary rows, a decoder buffer that must grow): nothing changes."""
+    from genrekit.features import extract, fingerprint, kernels, registry
+    from genrekit.pipeline.extraction import decode
+
+    config = FeatureConfig()
+    whole = _extract(long_file, config)
+    monkeypatch.setattr(registry, "BLOCK_FRAMES", 512)
+    monkeypatch.setattr(kernels, "COLUMN_BLOCK", 300)
+    monkeypatch.setattr(fingerprint, "BLOCK_FRAMES", 700)
+    monkeypatch.setattr(extract, "SUMMARY_ROWS", 5)
+    real_signal = decode._Signal
+    monkeypatch.setattr(decode, "_Signal", lambda expected: real_signal(expected / 10))
+    blocked = _extract(long_file, config)
+    assert whole["n_frames"] > 3 * 512 and blocked["duration"] == whole["duration"]
+    for name in config.frame_features:
+        _assert_identical(name, blocked["frames"][name], whole["frames"][name])
+    _assert_identical("tempo", blocked["track_features"]["tempo"], whole["track_features"]["tempo"])
+    _assert_identical("summary", blocked["summary"], whole["summary"])
+    for got, want in zip(blocked["fingerprint"], whole["fingerprint"]):
+        _assert_identical("fingerprint", got, want)
