@@ -185,7 +185,8 @@ def _logmel(config, *, mel):
 def _mfcc(config, *, logmel):
     import librosa
 
-    return librosa.feature.mfcc(S=logmel, n_mfcc=config.n_mfcc)
+    # librosa's value is the first rows of the DCT of every mel band: a copy frees the rest.
+    return librosa.feature.mfcc(S=logmel, n_mfcc=config.n_mfcc).copy()
 
 
 def _enough_frames_for_deltas(y: np.ndarray, config: FeatureConfig) -> None:

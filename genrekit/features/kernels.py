@@ -15,8 +15,9 @@ import numpy as np
 from genrekit.errors import AudioError, ParameterError
 
 
-#: Columns (frames) per block of the kernels that work in blocks (tempogram, rms).
-COLUMN_BLOCK = 2048
+#: Columns (frames, hops) per block of the kernels that work in blocks (tempogram, per-frame
+#: tempo, rms): a block's temporaries take ~10 MB.
+COLUMN_BLOCK = 1024
 
 
 def blocks(n: int, size: int) -> list[tuple[int, int]]:
