@@ -6,7 +6,7 @@ The graph, in compute order (``→`` reads "is computed from"; features in **bol
     stft_magnitude → signal                 * |STFT|: the one STFT of the signal
     power_stft → stft_magnitude             *
     mel → power_stft                        * mel power (banded filterbank product)
-    **logmel** → mel        **mfcc** → logmel   **mfcc_delta**, **mfcc_delta2** → mfcc
+    **logmel** → mel (overwrites it)   **mfcc** → logmel   **mfcc_delta**, **mfcc_delta2** → mfcc
     **chroma** → power_stft                 *
     contrast_levels → stft_magnitude        * **contrast** → contrast_levels
     spectral_shape → stft_magnitude         * **centroid**, **bandwidth**, **rolloff** → spectral_shape
@@ -78,6 +78,7 @@ from genrekit.features.kernels import (
     delta,
     flatness,
     n_stft_frames,
+    power_to_db,
     rms,
     spectral_shape,
     stft_frames,
@@ -173,11 +174,9 @@ def _mel(config, *, power_stft):
     return banded_matmul(filterbanks(config).mel_bands, power_stft)
 
 
-@feature("logmel", inputs=("mel",), width=lambda c: c.n_mels)
+@feature("logmel", inputs=("mel",), width=lambda c: c.n_mels, scratch=("mel",))
 def _logmel(config, *, mel):
-    import librosa
-
-    return librosa.power_to_db(mel, top_db=config.top_db)
+    return power_to_db(mel, top_db=config.top_db, overwrite=True)
 
 
 # ------------------------------------------------------------------------------------- cepstrum
@@ -185,8 +184,12 @@ def _logmel(config, *, mel):
 def _mfcc(config, *, logmel):
     import librosa
 
-    # librosa's value is the first rows of the DCT of every mel band: a copy frees the rest.
-    return librosa.feature.mfcc(S=logmel, n_mfcc=config.n_mfcc).copy()
+    # Each frame's DCT is its own; in blocks of frames, librosa's DCT of every mel band (of which
+    # it keeps the first rows) is a block's size.
+    out = np.empty((config.n_mfcc, logmel.shape[1]), dtype=logmel.dtype)
+    for a, b in blocks(logmel.shape[1], kernels.COLUMN_BLOCK):
+        out[:, a:b] = librosa.feature.mfcc(S=logmel[:, a:b], n_mfcc=config.n_mfcc)
+    return out
 
 
 def _enough_frames_for_deltas(y: np.ndarray, config: FeatureConfig) -> None:

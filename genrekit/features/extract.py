@@ -18,16 +18,19 @@ from genrekit.errors import AudioError
 from genrekit.features.catalog import FEATURES, Filterbanks, filterbanks
 from genrekit.features.config import STATISTICS, FeatureConfig
 
-__all__ = ["compute_features", "summarize", "summary_names", "summary_vector", "Filterbanks", "filterbanks"]
+__all__ = ["check_signal", "compute_features", "summarize", "summary_names", "summary_vector", "Filterbanks", "filterbanks"]
 
 
-def compute_features(y: np.ndarray, config: FeatureConfig, *, sr: int | None = None) -> dict[str, np.ndarray]:
+def compute_features(y: np.ndarray | list, config: FeatureConfig, *, sr: int | None = None
+                     ) -> dict[str, np.ndarray]:
     """Compute the configured features of one mono signal.
 
     Parameters
     ----------
-    y : np.ndarray [shape=(n,)], float32
-        Mono audio at ``config.sr``.
+    y : np.ndarray [shape=(n,)], float32, or a list holding it
+        Mono audio at ``config.sr``. A one-item list hands the signal over: the list is emptied
+        and the signal freed after its last use (the caller keeps no other reference), so a long
+        track's signal is not held while its tempo is computed.
     config : FeatureConfig
     sr : int, optional
         Sample rate of ``y``; must equal ``config.sr`` (resampling happens at decode time).
@@ -47,18 +50,12 @@ def compute_features(y: np.ndarray, config: FeatureConfig, *, sr: int | None = N
     c = config
     if sr is not None and sr != c.sr:
         raise AudioError(f"signal is at {sr} Hz but the config expects {c.sr} Hz; resample first")
-    y = np.ascontiguousarray(y, dtype=np.float32)
-    if y.ndim != 1:
-        raise AudioError(f"expected a mono signal, got shape {y.shape}")
-    if y.size < c.n_fft:
-        raise AudioError(
-            f"audio too short: {y.size} samples ({y.size / c.sr:.3f} s) is less than one "
-            f"analysis frame of {c.n_fft} samples"
-        )
-    FEATURES.check_signal(y, c, c.features)
-    if not np.isfinite(y).all():
-        raise AudioError("audio holds non-finite samples (NaN or Inf)")
+    handed = isinstance(y, list)
+    y = np.ascontiguousarray(y.pop() if handed else y, dtype=np.float32)
+    check_signal(y, c)
 
+    if handed:  # the registry holds the only reference from here on
+        y = [y]
     result = {}
     for name, value in FEATURES.compute(y, c, c.features).items():
         arr = np.asarray(value, dtype=np.float32)
@@ -70,6 +67,22 @@ def compute_features(y: np.ndarray, config: FeatureConfig, *, sr: int | None = N
 
 #: Rows of a frame feature summarised at a time (each row's statistics are its own).
 SUMMARY_ROWS = 16
+
+
+def check_signal(y: np.ndarray, config: FeatureConfig) -> None:
+    """Raise :class:`AudioError` when ``config``'s features cannot be computed from ``y``: not
+    mono, shorter than one analysis frame or than a selected feature needs, or non-finite."""
+    c = config
+    if y.ndim != 1:
+        raise AudioError(f"expected a mono signal, got shape {y.shape}")
+    if y.size < c.n_fft:
+        raise AudioError(
+            f"audio too short: {y.size} samples ({y.size / c.sr:.3f} s) is less than one "
+            f"analysis frame of {c.n_fft} samples"
+        )
+    FEATURES.check_signal(y, c, c.features)
+    if not np.isfinite(y).all():
+        raise AudioError("audio holds non-finite samples (NaN or Inf)")
 
 
 def summarize(frames: np.ndarray) -> np.ndarray:

@@ -229,6 +229,25 @@ def contrast_db(valley: np.ndarray, peak: np.ndarray) -> np.ndarray:
     return librosa.power_to_db(peak) - librosa.power_to_db(valley)
 
 
+def power_to_db(S: np.ndarray, *, top_db: float | None, amin: float = 1e-10, overwrite: bool = False) -> np.ndarray:
+    """``librosa.power_to_db(S, ref=1.0, amin=amin, top_db=top_db)`` for a real ``S``, the same
+    operations in the same order; with ``overwrite``, in ``S`` itself (no dB copy beside it).
+
+    Returns
+    -------
+    np.ndarray, the shape and dtype of ``S``
+    """
+    out = np.maximum(amin, S, out=S if overwrite else None)
+    np.log10(out, out=out)
+    out *= 10.0
+    out -= 10.0 * np.log10(np.maximum(amin, np.abs(1.0)))
+    if top_db is not None:
+        if top_db < 0:
+            raise ParameterError("top_db must be non-negative")
+        np.maximum(out, out.max() - top_db, out=out)
+    return out
+
+
 def n_stft_frames(n_samples: int, n_fft: int, hop_length: int) -> int:
     """Frames of ``librosa.stft(y, center=True)`` for a signal of ``n_samples``."""
     return 1 + (n_samples + 2 * (n_fft // 2) - n_fft) // hop_length

@@ -49,12 +49,12 @@ if TYPE_CHECKING:  # the config module imports the catalog, which imports this o
 #: The source node: the decoded mono signal at ``config.sr``.
 SIGNAL = "signal"
 LEVELS = ("frame", "track")
-#: Frames per block of the framewise nodes (~47 s at 22,050 Hz, hop 512): a 30-s clip is one block;
-#: a block's spectrogram and its per-frame intermediates take ~50 MB, however long the track. The
+#: Frames per block of the framewise nodes (~24 s at 22,050 Hz, hop 512): a 30-s clip is one block;
+#: a block's spectrogram and its per-frame intermediates take ~25 MB, however long the track. The
 #: last block takes the remainder (1 to 2 blocks' worth), so no block is shorter than this: a matrix
 #: product over a block's frames runs the same BLAS kernel, column for column, as over the whole
 #: track's (OpenBLAS switches to other kernels, with other rounding, below ~256 columns).
-BLOCK_FRAMES = 2048
+BLOCK_FRAMES = 1024
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -299,7 +299,8 @@ class Registry:
         """Compute ``features`` of the signal ``y``, each needed node once, in compute order.
 
         Framewise nodes are computed ``block_frames`` frames at a time, the last block taking the
-        remainder (the values do not depend on it; see :data:`BLOCK_FRAMES`). Returns ``name -> value`` as the feature functions return them (dtype unchanged),
+        remainder (the values do not depend on it; see :data:`BLOCK_FRAMES`). ``y`` may be a
+        one-item list: the signal is then taken out of it and freed after its last consumer. Returns ``name -> value`` as the feature functions return them (dtype unchanged),
         in the order of ``features``; a value of the wrong shape for its registration raises
         ValueError.
         """
@@ -311,10 +312,13 @@ class Registry:
         for node in rest:
             for i in node.inputs:
                 uses[i] = uses.get(i, 0) + 1
-        values = {SIGNAL: y}
+        values = {SIGNAL: y.pop() if isinstance(y, list) else y}
+        del y  # values holds it: released after its last consumer when the caller handed it over
         if framewise:  # what the other nodes and the caller need of them, whole
             wanted = {n.name for n in framewise} & (keep | set(uses))
-            values.update(self._blockwise(y, config, framewise, wanted, block_frames or BLOCK_FRAMES))
+            values.update(self._blockwise(values[SIGNAL], config, framewise, wanted, block_frames or BLOCK_FRAMES))
+            if SIGNAL not in uses:
+                del values[SIGNAL]
         for node in rest:
             values[node.name] = node.fn(config, **_arguments(node, values, uses, keep))
             for i in node.inputs:

@@ -312,6 +312,28 @@ def test_framewise_nodes_are_computed_in_blocks_and_kept_whole_only_where_needed
     np.testing.assert_array_equal(out["loud"][0], (y.reshape(10, 4) ** 2).sum(axis=1))
 
 
+def test_a_signal_handed_over_is_freed_after_its_last_consumer():
+    calls, held = [], {}
+    reg = _framewise_registry(calls, held)
+
+    @reg.feature("late", inputs=("loud",), width=1)
+    def _late(config, *, loud):
+        held["signal_alive"] = held["signal"]() is not None
+        return loud
+
+    y = np.arange(40, dtype=np.float32)
+    held["signal"] = weakref.ref(y)
+    box = [y]
+    del y
+    out = reg.compute(box, FeatureConfig(), ("late",), block_frames=4)
+    assert box == [] and held["signal_alive"] is False and held["signal"]() is None
+    np.testing.assert_array_equal(out["late"][0], (np.arange(40).reshape(10, 4) ** 2).sum(axis=1))
+    kept = np.arange(40, dtype=np.float32)  # not handed over: the caller's own stays
+    held["signal"] = weakref.ref(kept)
+    reg.compute(kept, FeatureConfig(), ("late",))
+    assert held["signal_alive"] is True
+
+
 def test_a_framewise_value_of_the_wrong_width_is_an_error_that_names_it():
     reg = Registry(frame_count=lambda y, config: 6)
     reg.feature("odd", inputs=("signal",), width=1, framewise=True)(
