@@ -146,7 +146,7 @@ def decode(
         Seconds to skip, and the most seconds to read (None: to the end).
     max_seconds : float, optional
         Refuse (AudioError) a file whose part to read is longer than this, before decoding it:
-        extraction memory grows with the length of the signal (about 0.2 MB per second).
+        extraction memory grows with the length of the signal (about 0.12 MB per second).
 
     Returns
     -------
@@ -183,7 +183,7 @@ def decode(
                     raise AudioError(
                         f"{to_read / native_sr / 60:.1f} min of audio is more than the "
                         f"{max_seconds / 60:g} min genrekit analyses per file (memory grows by about "
-                        f"0.2 MB per second of audio); pass --duration S to analyse part of it, or "
+                        f"0.12 MB per second of audio); pass --duration S to analyse part of it, or "
                         f"raise --max-minutes")
             if start:
                 if f.seekable():
