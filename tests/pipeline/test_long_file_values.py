@@ -100,3 +100,27 @@ def test_small_blocks_give_the_same_values(long_file, monkeypatch):
     _assert_identical("summary", blocked["summary"], whole["summary"])
     for got, want in zip(blocked["fingerprint"], whole["fingerprint"]):
         _assert_identical("fingerprint", got, want)
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(n_fft=1024, hop_length=256, n_mels=64, n_mfcc=13),
+    dict(n_fft=2047, hop_length=300),  # odd frame, a hop that does not divide it (rms via librosa)
+    dict(sr=16000, n_mels=64, n_contrast_bands=5, tempo_ac_seconds=4.0),
+    dict(features=("chroma", "zcr", "tempo")),
+])
+def test_blocks_do_not_change_other_configs(kwargs, monkeypatch):
+    from genrekit.features import compute_features, fingerprint, kernels, registry
+
+    config = FeatureConfig(**kwargs)
+    y = np.concatenate([synth_clip("waltz", 0, 0, duration=20, sr=config.sr), np.zeros(config.sr, np.float32),
+                        synth_clip("hiphop", 1, 1, duration=20, sr=config.sr)])
+    whole = compute_features(y, config)
+    fp_whole = fingerprint.fingerprint(y, config.sr)
+    monkeypatch.setattr(registry, "BLOCK_FRAMES", 256)
+    monkeypatch.setattr(kernels, "COLUMN_BLOCK", 100)
+    monkeypatch.setattr(fingerprint, "BLOCK_FRAMES", 333)
+    blocked = compute_features([y.copy()], config)  # handed over, as extraction does
+    for name in config.features:
+        _assert_identical(name, blocked[name], whole[name])
+    for got, want in zip(fingerprint.fingerprint(y, config.sr), fp_whole):
+        _assert_identical("fingerprint", got, want)
