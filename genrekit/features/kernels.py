@@ -15,8 +15,9 @@ import numpy as np
 from genrekit.errors import AudioError, ParameterError
 
 
-#: Columns (frames, hops) per block of the kernels that work in blocks (tempogram, per-frame
-#: tempo, rms): a block's temporaries take ~10 MB.
+#: Columns (frames, hops) per block of the kernels that work in blocks (tempogram, MFCC's DCT,
+#: per-frame tempo, rms): a block's temporaries take ~10 MB. A multiple of 64: blocks start at
+#: multiples of it, so an FFT vectorised over columns groups them as over the whole track.
 COLUMN_BLOCK = 1024
 
 

@@ -87,8 +87,8 @@ def test_small_blocks_give_the_same_values(long_file, monkeypatch):
     config = FeatureConfig()
     whole = _extract(long_file, config)
     monkeypatch.setattr(registry, "BLOCK_FRAMES", 512)
-    monkeypatch.setattr(kernels, "COLUMN_BLOCK", 300)
-    monkeypatch.setattr(fingerprint, "BLOCK_FRAMES", 700)
+    monkeypatch.setattr(kernels, "COLUMN_BLOCK", 256)
+    monkeypatch.setattr(fingerprint, "BLOCK_FRAMES", 704)
     monkeypatch.setattr(extract, "SUMMARY_ROWS", 5)
     real_signal = decode._Signal
     monkeypatch.setattr(decode, "_Signal", lambda expected: real_signal(expected / 10))
@@ -117,8 +117,8 @@ def test_blocks_do_not_change_other_configs(kwargs, monkeypatch):
     whole = compute_features(y, config)
     fp_whole = fingerprint.fingerprint(y, config.sr)
     monkeypatch.setattr(registry, "BLOCK_FRAMES", 256)
-    monkeypatch.setattr(kernels, "COLUMN_BLOCK", 100)
-    monkeypatch.setattr(fingerprint, "BLOCK_FRAMES", 333)
+    monkeypatch.setattr(kernels, "COLUMN_BLOCK", 128)
+    monkeypatch.setattr(fingerprint, "BLOCK_FRAMES", 320)
     blocked = compute_features([y.copy()], config)  # handed over, as extraction does
     for name in config.features:
         _assert_identical(name, blocked[name], whole[name])
