@@ -141,7 +141,7 @@ def add_run_args(p: argparse.ArgumentParser):
                    help=f"worker processes, {WORKERS_HELP} (default: all cores)")
     g.add_argument("--max-minutes", type=_positive_float, default=DEFAULT_MAX_SECONDS / 60, metavar="M",
                    help="refuse (record as failed) files with more than M minutes of audio to analyse; "
-                        f"memory grows ~1 MB per second of audio per worker (default: {DEFAULT_MAX_SECONDS / 60:g})")
+                        f"memory grows ~0.12 MB per second of audio per worker (default: {DEFAULT_MAX_SECONDS / 60:g})")
     g.add_argument("--shard-size", type=_positive_int, default=DEFAULT_SHARD_SIZE, metavar="N",
                    help=f"close a shard after N files (default: {DEFAULT_SHARD_SIZE}); a crash loses at most "
                         "one shard")

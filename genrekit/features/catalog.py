@@ -3,19 +3,24 @@
 The graph, in compute order (``→`` reads "is computed from"; features in **bold**)::
 
     signal                                    decoded mono float32 at config.sr
-    stft_magnitude → signal                   |STFT|: the one STFT of the signal
-    power_stft → stft_magnitude
-    mel → power_stft                          mel power (banded filterbank product)
-    **logmel** → mel        **mfcc** → logmel   **mfcc_delta**, **mfcc_delta2** → mfcc
-    **chroma** → power_stft   **contrast** → stft_magnitude
-    spectral_shape → stft_magnitude           **centroid**, **bandwidth**, **rolloff** → spectral_shape
-    **flatness** → power_stft (its last consumer: overwrites it in place)
+    stft_magnitude → signal                 * |STFT|: the one STFT of the signal
+    power_stft → stft_magnitude             *
+    mel → power_stft                        * mel power (banded filterbank product)
+    **logmel** → mel (overwrites it)   **mfcc** → logmel   **mfcc_delta**, **mfcc_delta2** → mfcc
+    **chroma** → power_stft                 *
+    contrast_levels → stft_magnitude        * **contrast** → contrast_levels
+    spectral_shape → stft_magnitude         * **centroid**, **bandwidth**, **rolloff** → spectral_shape
+    **flatness** → power_stft               * (its last consumer: overwrites it in place)
     **zcr**, **rms** → signal
     onset_env → logmel      **onset** → onset_env
     tempogram → onset_env   **tempogram_ratio**, **tempo** (track level) → tempogram
 
 Only the nodes the selected features need are computed (``features=("zcr",)`` computes no STFT),
 each once per signal; fixed matrices (filterbanks, windows) are built once per process and config.
+The nodes marked ``*`` are framewise: the registry computes them in blocks of STFT frames and keeps
+whole only what the others read (mel power, chroma, contrast levels, spectral shape, flatness), so
+a long track never holds its whole complex STFT, magnitude or power. What needs the whole track
+(dB scaling against the track's peak, deltas, onsets, tempo) reads those whole values.
 
 How to add a feature
 --------------------
@@ -61,16 +66,22 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from genrekit.errors import AudioError, ParameterError
+import genrekit.features.kernels as kernels
 from genrekit.features.kernels import (
     TEMPOGRAM_RATIO_FACTORS,
     band_blocks,
+    blocks,
     banded_matmul,
     contrast_bands,
+    contrast_db,
+    contrast_levels,
     delta,
     flatness,
+    n_stft_frames,
+    power_to_db,
     rms,
-    spectral_contrast,
     spectral_shape,
+    stft_frames,
     tempogram,
     tempogram_ratio,
     zero_crossing_rate,
@@ -80,8 +91,12 @@ from genrekit.features.registry import Registry
 if TYPE_CHECKING:  # config imports this module (its names come from here)
     from genrekit.features.config import FeatureConfig
 
+def _frame_count(y: np.ndarray, config: FeatureConfig) -> int:
+    return n_stft_frames(len(y), config.n_fft, config.hop_length)
+
+
 #: Every built-in feature and intermediate.
-FEATURES = Registry()
+FEATURES = Registry(frame_count=_frame_count)
 feature = FEATURES.feature
 intermediate = FEATURES.intermediate
 
@@ -144,28 +159,24 @@ def filterbanks(config: FeatureConfig) -> Filterbanks:
 
 
 # ------------------------------------------------------------------------------------- spectrum
-@intermediate("stft_magnitude", inputs=("signal",))
-def _stft_magnitude(config, *, signal):
-    import librosa
-
-    return np.abs(librosa.stft(signal, n_fft=config.n_fft, hop_length=config.hop_length))
+@intermediate("stft_magnitude", inputs=("signal",), framewise=True)
+def _stft_magnitude(config, *, signal, frames):
+    return np.abs(stft_frames(signal, config.n_fft, config.hop_length, *frames))
 
 
-@intermediate("power_stft", inputs=("stft_magnitude",))
+@intermediate("power_stft", inputs=("stft_magnitude",), framewise=True)
 def _power_stft(config, *, stft_magnitude):
     return stft_magnitude**2
 
 
-@intermediate("mel", inputs=("power_stft",))
+@intermediate("mel", inputs=("power_stft",), framewise=True)
 def _mel(config, *, power_stft):
     return banded_matmul(filterbanks(config).mel_bands, power_stft)
 
 
-@feature("logmel", inputs=("mel",), width=lambda c: c.n_mels)
+@feature("logmel", inputs=("mel",), width=lambda c: c.n_mels, scratch=("mel",))
 def _logmel(config, *, mel):
-    import librosa
-
-    return librosa.power_to_db(mel, top_db=config.top_db)
+    return power_to_db(mel, top_db=config.top_db, overwrite=True)
 
 
 # ------------------------------------------------------------------------------------- cepstrum
@@ -173,7 +184,12 @@ def _logmel(config, *, mel):
 def _mfcc(config, *, logmel):
     import librosa
 
-    return librosa.feature.mfcc(S=logmel, n_mfcc=config.n_mfcc)
+    # Each frame's DCT is its own; in blocks of frames, librosa's DCT of every mel band (of which
+    # it keeps the first rows) is a block's size.
+    out = np.empty((config.n_mfcc, logmel.shape[1]), dtype=logmel.dtype)
+    for a, b in blocks(logmel.shape[1], kernels.COLUMN_BLOCK):
+        out[:, a:b] = librosa.feature.mfcc(S=logmel[:, a:b], n_mfcc=config.n_mfcc)
+    return out
 
 
 def _enough_frames_for_deltas(y: np.ndarray, config: FeatureConfig) -> None:
@@ -197,7 +213,7 @@ def _mfcc_delta2(config, *, mfcc):
 
 
 # ------------------------------------------------------------------------------------- spectral
-@feature("chroma", inputs=("power_stft",), width=lambda c: c.n_chroma)
+@feature("chroma", inputs=("power_stft",), width=lambda c: c.n_chroma, framewise=True)
 def _chroma(config, *, power_stft):
     import librosa
 
@@ -215,12 +231,18 @@ def _contrast_fits(config: FeatureConfig) -> None:
         )
 
 
-@feature("contrast", inputs=("stft_magnitude",), width=lambda c: c.n_contrast_bands + 1, validate=_contrast_fits)
-def _contrast(config, *, stft_magnitude):
-    return spectral_contrast(stft_magnitude, filterbanks(config).contrast_bands)
+@intermediate("contrast_levels", inputs=("stft_magnitude",), framewise=True)
+def _contrast_levels(config, *, stft_magnitude):
+    """(valley, peak) power of each contrast band, per frame."""
+    return contrast_levels(stft_magnitude, filterbanks(config).contrast_bands)
 
 
-@intermediate("spectral_shape", inputs=("stft_magnitude",))
+@feature("contrast", inputs=("contrast_levels",), width=lambda c: c.n_contrast_bands + 1, validate=_contrast_fits)
+def _contrast(config, *, contrast_levels):
+    return contrast_db(*contrast_levels)
+
+
+@intermediate("spectral_shape", inputs=("stft_magnitude",), framewise=True)
 def _spectral_shape(config, *, stft_magnitude):
     """(centroid, bandwidth, rolloff) from one compiled pass over the spectrogram."""
     return spectral_shape(stft_magnitude, filterbanks(config).fft_freqs, config.rolloff_percent)
@@ -241,7 +263,7 @@ def _rolloff(config, *, spectral_shape):
     return spectral_shape[2]
 
 
-@feature("flatness", inputs=("power_stft",), width=1, scratch=("power_stft",))
+@feature("flatness", inputs=("power_stft",), width=1, scratch=("power_stft",), framewise=True)
 def _flatness(config, *, power_stft):
     return flatness(power_stft, overwrite=True)
 
@@ -279,7 +301,11 @@ def _tempogram(config, *, onset_env):
 def _tempogram_ratio(config, *, tempogram):
     import librosa
 
-    bpm = librosa.feature.tempo(tg=tempogram, sr=config.sr, hop_length=config.hop_length, aggregate=None)
+    # Each frame's tempo from its own column, in blocks of frames: librosa weighs the whole
+    # tempogram in float64 at once (~4x its size) otherwise.
+    bpm = np.concatenate([
+        librosa.feature.tempo(tg=tempogram[:, a:b], sr=config.sr, hop_length=config.hop_length, aggregate=None)
+        for a, b in blocks(tempogram.shape[1], kernels.COLUMN_BLOCK)])
     return tempogram_ratio(tempogram, bpm, filterbanks(config).tempo_freqs)
 
 

@@ -18,16 +18,19 @@ from genrekit.errors import AudioError
 from genrekit.features.catalog import FEATURES, Filterbanks, filterbanks
 from genrekit.features.config import STATISTICS, FeatureConfig
 
-__all__ = ["compute_features", "summarize", "summary_names", "summary_vector", "Filterbanks", "filterbanks"]
+__all__ = ["check_signal", "compute_features", "summarize", "summary_names", "summary_vector", "Filterbanks", "filterbanks"]
 
 
-def compute_features(y: np.ndarray, config: FeatureConfig, *, sr: int | None = None) -> dict[str, np.ndarray]:
+def compute_features(y: np.ndarray | list, config: FeatureConfig, *, sr: int | None = None
+                     ) -> dict[str, np.ndarray]:
     """Compute the configured features of one mono signal.
 
     Parameters
     ----------
-    y : np.ndarray [shape=(n,)], float32
-        Mono audio at ``config.sr``.
+    y : np.ndarray [shape=(n,)], float32, or a list holding it
+        Mono audio at ``config.sr``. A one-item list hands the signal over: the list is emptied
+        and the signal freed after its last use (the caller keeps no other reference), so a long
+        track's signal is not held while its tempo is computed.
     config : FeatureConfig
     sr : int, optional
         Sample rate of ``y``; must equal ``config.sr`` (resampling happens at decode time).
@@ -47,7 +50,29 @@ def compute_features(y: np.ndarray, config: FeatureConfig, *, sr: int | None = N
     c = config
     if sr is not None and sr != c.sr:
         raise AudioError(f"signal is at {sr} Hz but the config expects {c.sr} Hz; resample first")
-    y = np.ascontiguousarray(y, dtype=np.float32)
+    handed = isinstance(y, list)
+    y = np.ascontiguousarray(y.pop() if handed else y, dtype=np.float32)
+    check_signal(y, c)
+
+    if handed:  # the registry holds the only reference from here on
+        y = [y]
+    result = {}
+    for name, value in FEATURES.compute(y, c, c.features).items():
+        arr = np.asarray(value, dtype=np.float32)
+        if not np.isfinite(arr).all():
+            raise AudioError(f"feature {name!r} came out non-finite for this audio")
+        result[name] = arr
+    return result
+
+
+#: Rows of a frame feature summarised at a time (each row's statistics are its own).
+SUMMARY_ROWS = 16
+
+
+def check_signal(y: np.ndarray, config: FeatureConfig) -> None:
+    """Raise :class:`AudioError` when ``config``'s features cannot be computed from ``y``: not
+    mono, shorter than one analysis frame or than a selected feature needs, or non-finite."""
+    c = config
     if y.ndim != 1:
         raise AudioError(f"expected a mono signal, got shape {y.shape}")
     if y.size < c.n_fft:
@@ -58,14 +83,6 @@ def compute_features(y: np.ndarray, config: FeatureConfig, *, sr: int | None = N
     FEATURES.check_signal(y, c, c.features)
     if not np.isfinite(y).all():
         raise AudioError("audio holds non-finite samples (NaN or Inf)")
-
-    result = {}
-    for name, value in FEATURES.compute(y, c, c.features).items():
-        arr = np.asarray(value, dtype=np.float32)
-        if not np.isfinite(arr).all():
-            raise AudioError(f"feature {name!r} came out non-finite for this audio")
-        result[name] = arr
-    return result
 
 
 def summarize(frames: np.ndarray) -> np.ndarray:
@@ -80,7 +97,18 @@ def summarize(frames: np.ndarray) -> np.ndarray:
     np.ndarray [shape=(dim, 7)], float32
         mean, std, skew, kurtosis (Fisher, biased, as ``scipy.stats``), median, min, max per row.
         Skew and kurtosis of a constant row are defined as 0 (scipy would give NaN).
+
+    Computed in float64, :data:`SUMMARY_ROWS` rows at a time: its temporaries are a few rows of
+    the track, not five float64 copies of the whole feature.
     """
+    frames = np.asarray(frames)
+    if frames.shape[0] <= SUMMARY_ROWS:
+        return _summarize_rows(frames)
+    return np.concatenate([_summarize_rows(frames[r:r + SUMMARY_ROWS])
+                           for r in range(0, frames.shape[0], SUMMARY_ROWS)])
+
+
+def _summarize_rows(frames: np.ndarray) -> np.ndarray:
     x = np.asarray(frames, dtype=np.float64)
     mean = x.mean(axis=1)
     d = x - mean[:, None]

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from genrekit.features.kernels import blocks
+
 #: Rate (Hz), STFT size and hop (samples) of the fingerprint: 31.25 frames per second.
 FP_SR = 8000
 FP_N_FFT = 512
@@ -49,6 +51,8 @@ GRID_SHIFTS = (0, FP_HOP // 2)
 HASH_BITS = 21
 #: Bumped whenever the hashes change: fingerprints of other versions are never compared.
 FINGERPRINT_VERSION = 1
+#: Frames of spectrogram computed at a time (~65 s); the last block takes the remainder.
+BLOCK_FRAMES = 4096
 
 
 def fingerprint(y: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
@@ -71,7 +75,6 @@ def fingerprint(y: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
     Hashes of both grids (:data:`GRID_SHIFTS`), sorted by time. A signal too short or too quiet
     to have peaks gives two empty arrays.
     """
-    import librosa
     import soxr
 
     y = np.ascontiguousarray(y, dtype=np.float32)
@@ -81,9 +84,9 @@ def fingerprint(y: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
         return _empty()
     parts = []
     for shift in GRID_SHIFTS:  # two frame grids: an excerpt's grid is never off by more than hop / 4
-        mag = np.abs(librosa.stft(y[shift:], n_fft=FP_N_FFT, hop_length=FP_HOP, center=False))[:256]
-        if mag.shape[1]:
-            parts.append(_pairs(*_peaks(mag)))
+        t, f, level = _local_maxima(y[shift:])
+        if t.size:
+            parts.append(_pairs(*_strongest(t, f, level)))
     if not parts:
         return _empty()
     hashes = np.concatenate([h for h, _ in parts])
@@ -96,23 +99,56 @@ def _empty() -> tuple[np.ndarray, np.ndarray]:
     return np.zeros(0, np.uint32), np.zeros(0, np.int32)
 
 
-def _peaks(mag: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The strong local maxima of ``mag`` (bins × frames): their frames and bins, by time.
+def _level(y: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """The level (dB, float32) of the lowest 256 bins of (uncentred) frames ``start:stop``."""
+    import librosa
 
-    A local maximum is kept when fewer than :data:`PEAKS_PER_SECOND` stronger ones lie within
-    half a second of it: the density is bounded everywhere, and which peaks a passage keeps
-    depends only on the second around it, not on the rest of the file (an excerpt keeps the
-    peaks the whole recording kept there).
+    part = y[start * FP_HOP:(stop - 1) * FP_HOP + FP_N_FFT]
+    mag = np.abs(librosa.stft(part, n_fft=FP_N_FFT, hop_length=FP_HOP, center=False))[:256]
+    return 20.0 * np.log10(np.maximum(mag, 1e-10))
+
+
+def _local_maxima(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The local maxima of the level spectrogram of ``y``, the loudest bin of the track at 0 dB,
+    at most :data:`FLOOR_DB` below it: their frames, bins and levels, by time then bin.
+
+    Two passes over :data:`BLOCK_FRAMES` frames of STFT at a time: the track's loudest bin,
+    then each block's maxima, each block with the :data:`PEAK_DT` frames on either side that its
+    maxima are compared with (a frame's level is the same in any block). Never the whole
+    spectrogram at once.
     """
     from scipy.ndimage import maximum_filter
 
-    db = 20.0 * np.log10(np.maximum(mag, 1e-10))
-    db -= db.max()
-    local = maximum_filter(db, size=(2 * PEAK_DF + 1, 2 * PEAK_DT + 1), mode="constant", cval=-np.inf)
-    f, t = np.nonzero((db == local) & (db > -FLOOR_DB))
-    order = np.lexsort((f, t))
-    f, t = f[order].astype(np.int64), t[order].astype(np.int64)
-    level = db[f, t]
+    n = 1 + (len(y) - FP_N_FFT) // FP_HOP if len(y) >= FP_N_FFT else 0
+    if n == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32)
+    spans = blocks(n, BLOCK_FRAMES)
+    whole = _level(y, 0, n) if len(spans) == 1 else None
+    top = whole.max() if whole is not None else max((_level(y, a, b).max() for a, b in spans), default=0)
+    ts, fs, levels = [], [], []
+    for a, b in spans:
+        lo, hi = max(a - PEAK_DT, 0), min(b + PEAK_DT, n)
+        db = (whole if whole is not None else _level(y, lo, hi)) - top
+        local = maximum_filter(db, size=(2 * PEAK_DF + 1, 2 * PEAK_DT + 1), mode="constant", cval=-np.inf)
+        f, t = np.nonzero((db == local) & (db > -FLOOR_DB))
+        inside = (t + lo >= a) & (t + lo < b)
+        f, t = f[inside], t[inside]
+        order = np.lexsort((f, t))
+        f, t = f[order], t[order]
+        levels.append(db[f, t])
+        ts.append(t + lo)
+        fs.append(f)
+    return (np.concatenate(ts).astype(np.int64), np.concatenate(fs).astype(np.int64), np.concatenate(levels))
+
+
+def _strongest(t: np.ndarray, f: np.ndarray, level: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The local maxima (by time) kept: fewer than :data:`PEAKS_PER_SECOND` stronger ones lie
+    within half a second of each.
+
+    The density is bounded everywhere, and which peaks a passage keeps depends only on the
+    second around it, not on the rest of the file (an excerpt keeps the peaks the whole
+    recording kept there).
+    """
     stronger = np.zeros(t.size, np.int64)
     for k in range(1, t.size):  # the k-th neighbour in time order, both ways
         near = t[k:] - t[:-k] <= RANK_WINDOW

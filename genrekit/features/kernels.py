@@ -15,6 +15,20 @@ import numpy as np
 from genrekit.errors import AudioError, ParameterError
 
 
+#: Columns (frames, hops) per block of the kernels that work in blocks (tempogram, MFCC's DCT,
+#: per-frame tempo, rms): a block's temporaries take ~10 MB. A multiple of 64: blocks start at
+#: multiples of it, so an FFT vectorised over columns groups them as over the whole track.
+COLUMN_BLOCK = 1024
+
+
+def blocks(n: int, size: int) -> list[tuple[int, int]]:
+    """``(start, stop)`` of consecutive blocks of ``size`` over ``range(n)``; the last takes the
+    remainder, so every block but a single short one has at least ``size`` items and every start
+    is a multiple of ``size`` (vectorised kernels then group columns as over the whole range)."""
+    starts = list(range(0, max(n - size, 0) + 1, size))
+    return list(zip(starts, [*starts[1:], n]))
+
+
 def band_blocks(fb: np.ndarray, rows: int = 8) -> list[tuple[int, int, int, int, np.ndarray]]:
     """Cut a filterbank whose rows are narrow bands (mel triangles) into dense blocks.
 
@@ -175,16 +189,27 @@ def contrast_bands(freqs: np.ndarray, fmin: float, n_bands: int, sr: int,
 def spectral_contrast(S: np.ndarray, bands: list[tuple[int, int, int]]) -> np.ndarray:
     """Spectral contrast (dB): mean of the top ``q`` minus mean of the bottom ``q`` bins per band.
 
-    Equals ``librosa.feature.spectral_contrast(S=S, ...)`` for the bands of :func:`contrast_bands`;
-    each band is a contiguous slice of the spectrogram (no boolean-mask copy) and a band that
-    averages one bin takes its min and max instead of sorting.
+    Equals ``librosa.feature.spectral_contrast(S=S, ...)`` for the bands of :func:`contrast_bands`:
+    :func:`contrast_db` of :func:`contrast_levels`.
 
     Returns
     -------
     np.ndarray [shape=(n_bands + 1, n_frames)]
     """
-    import librosa
+    return contrast_db(*contrast_levels(S, bands))
 
+
+def contrast_levels(S: np.ndarray, bands: list[tuple[int, int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """The valley and peak of each contrast band per frame (float64): means of the bottom and
+    the top ``q`` bins. Each frame from its own column: computed in blocks of frames.
+
+    Each band is a contiguous slice of the spectrogram (no boolean-mask copy) and a band that
+    averages one bin takes its min and max instead of sorting.
+
+    Returns
+    -------
+    valley, peak : np.ndarray [shape=(n_bands + 1, n_frames)]
+    """
     valley = np.empty((len(bands), S.shape[1]))
     peak = np.empty_like(valley)
     for k, (first, stop, q) in enumerate(bands):
@@ -195,7 +220,59 @@ def spectral_contrast(S: np.ndarray, bands: list[tuple[int, int, int]]) -> np.nd
             ordered = np.sort(sub, axis=0)
             valley[k] = ordered[:q].mean(axis=0)
             peak[k] = ordered[-q:].mean(axis=0)
+    return valley, peak
+
+
+def contrast_db(valley: np.ndarray, peak: np.ndarray) -> np.ndarray:
+    """Peak minus valley in dB, each against the whole track's loudest (librosa's ``top_db=80``)."""
+    import librosa
+
     return librosa.power_to_db(peak) - librosa.power_to_db(valley)
+
+
+def power_to_db(S: np.ndarray, *, top_db: float | None, amin: float = 1e-10, overwrite: bool = False) -> np.ndarray:
+    """``librosa.power_to_db(S, ref=1.0, amin=amin, top_db=top_db)`` for a real ``S``, the same
+    operations in the same order; with ``overwrite``, in ``S`` itself (no dB copy beside it).
+
+    Returns
+    -------
+    np.ndarray, the shape and dtype of ``S``
+    """
+    out = np.maximum(amin, S, out=S if overwrite else None)
+    np.log10(out, out=out)
+    out *= 10.0
+    out -= 10.0 * np.log10(np.maximum(amin, np.abs(1.0)))
+    if top_db is not None:
+        if top_db < 0:
+            raise ParameterError("top_db must be non-negative")
+        np.maximum(out, out.max() - top_db, out=out)
+    return out
+
+
+def n_stft_frames(n_samples: int, n_fft: int, hop_length: int) -> int:
+    """Frames of ``librosa.stft(y, center=True)`` for a signal of ``n_samples``."""
+    return 1 + (n_samples + 2 * (n_fft // 2) - n_fft) // hop_length
+
+
+def stft_frames(y: np.ndarray, n_fft: int, hop_length: int, start: int, stop: int) -> np.ndarray:
+    """Frames ``start:stop`` of ``librosa.stft(y, n_fft=n_fft, hop_length=hop_length)`` (Hann,
+    centred, zero padding), from only the samples they cover.
+
+    Every frame is the same windowed samples and the same real FFT as in the whole-signal STFT,
+    so its values are identical (tests/pipeline/test_long_file_values.py); a block of frames
+    costs memory for that block only.
+
+    Returns
+    -------
+    np.ndarray [shape=(1 + n_fft // 2, stop - start)], complex64 for float32 ``y``
+    """
+    import librosa
+
+    if start == 0 and stop == n_stft_frames(len(y), n_fft, hop_length):
+        return librosa.stft(y, n_fft=n_fft, hop_length=hop_length)
+    pad = n_fft // 2
+    segment = _padded(y, start * hop_length - pad, (stop - 1) * hop_length + n_fft - pad)
+    return librosa.stft(segment, n_fft=n_fft, hop_length=hop_length, center=False)
 
 
 def flatness(power: np.ndarray, amin: float = 1e-10, *, overwrite: bool = False) -> np.ndarray:
@@ -220,25 +297,40 @@ def rms(y: np.ndarray, *, frame_length: int, hop_length: int) -> np.ndarray:
 
     Equals ``librosa.feature.rms(y=y, frame_length=..., hop_length=...)``. When the hop divides
     the frame length, each frame's energy is the sum of ``frame_length / hop_length`` per-hop
-    block sums (every sample squared once, not once per overlapping frame).
+    block sums (every sample squared once, not once per overlapping frame), squared a few
+    thousand hops at a time (no padded or squared copy of the whole signal).
 
     Returns
     -------
     np.ndarray [shape=(1, n_frames)]
     """
     pad = frame_length // 2
-    yp = np.pad(y, pad)
-    n_frames = 1 + (len(yp) - frame_length) // hop_length
+    n_frames = 1 + (len(y) + 2 * pad - frame_length) // hop_length
     if frame_length % hop_length:
         import librosa
 
         return librosa.feature.rms(y=y, frame_length=frame_length, hop_length=hop_length)
     k = frame_length // hop_length
     n_blocks = n_frames + k - 1
-    sq = np.square(yp[: n_blocks * hop_length], dtype=np.float32)
-    blocks = sq.reshape(n_blocks, hop_length).sum(axis=1)
-    energy = np.lib.stride_tricks.sliding_window_view(blocks, k).sum(axis=1)
+    # The energy of each hop of the zero-padded signal, a few thousand hops at a time (no padded
+    # copy of the signal, no squared copy): each hop's float32 sum is the same on its own.
+    sums = np.empty(n_blocks, dtype=np.float32)
+    for r0, r1 in blocks(n_blocks, COLUMN_BLOCK):
+        sq = np.square(_padded(y, r0 * hop_length - pad, r1 * hop_length - pad), dtype=np.float32)
+        sums[r0:r1] = sq.reshape(r1 - r0, hop_length).sum(axis=1)
+    energy = np.lib.stride_tricks.sliding_window_view(sums, k).sum(axis=1)
     return np.sqrt(energy / frame_length)[np.newaxis, :]
+
+
+def _padded(y: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """``y[lo:hi]`` of the signal extended with zeros on both sides (a view when inside it)."""
+    if lo >= 0 and hi <= len(y):
+        return y[lo:hi]
+    out = np.zeros(hi - lo, dtype=y.dtype)
+    a, b = max(lo, 0), min(hi, len(y))
+    if b > a:
+        out[a - lo:b - lo] = y[a:b]
+    return out
 
 
 def tempogram(onset_envelope: np.ndarray, window: np.ndarray) -> np.ndarray:
@@ -258,15 +350,25 @@ def tempogram(onset_envelope: np.ndarray, window: np.ndarray) -> np.ndarray:
     win_length = len(window)
     n = onset_envelope.shape[-1]
     padded = np.pad(onset_envelope.astype(np.float32), win_length // 2, mode="linear_ramp", end_values=0)
-    frames = librosa.util.frame(padded, frame_length=win_length, hop_length=1)[:, :n] * window[:, np.newaxis]
+    framed = librosa.util.frame(padded, frame_length=win_length, hop_length=1)  # a view
     n_pad = scipy.fft.next_fast_len(2 * win_length - 1, real=True)
-    spec = scipy.fft.rfft(frames, n=n_pad, axis=0)  # along axis 0: vectorised over frames
-    ac = scipy.fft.irfft(spec.real**2 + spec.imag**2, n=n_pad, axis=0)[:win_length]
-    # An autocorrelation peaks at lag 0, so row 0 is each frame's max (librosa's inf-norm); frames
-    # with no energy stay as they are, as librosa leaves them.
-    peak = np.where(ac[0] < np.finfo(ac.dtype).tiny, 1.0, ac[0]).astype(ac.dtype)
-    ac /= peak
-    return ac
+    out = None
+    # Blocks of frames: each frame's autocorrelation is its own FFTs, and the FFTs' temporaries
+    # stay a block's size (they were ~4x the tempogram over the whole track).
+    for a, b in blocks(n, COLUMN_BLOCK):
+        frames = framed[:, a:b] * window[:, np.newaxis]
+        spec = scipy.fft.rfft(frames, n=n_pad, axis=0)  # along axis 0: vectorised over frames
+        ac = scipy.fft.irfft(spec.real**2 + spec.imag**2, n=n_pad, axis=0)[:win_length]
+        # An autocorrelation peaks at lag 0, so row 0 is each frame's max (librosa's inf-norm);
+        # frames with no energy stay as they are, as librosa leaves them.
+        peak = np.where(ac[0] < np.finfo(ac.dtype).tiny, 1.0, ac[0]).astype(ac.dtype)
+        ac /= peak
+        if a == 0 and b == n:
+            return ac
+        if out is None:
+            out = np.empty((win_length, n), dtype=ac.dtype)
+        out[:, a:b] = ac
+    return out
 
 
 def zero_crossing_rate(y: np.ndarray, *, frame_length: int, hop_length: int, threshold: float = 1e-10) -> np.ndarray:
@@ -274,8 +376,8 @@ def zero_crossing_rate(y: np.ndarray, *, frame_length: int, hop_length: int, thr
 
     Equals ``librosa.feature.zero_crossing_rate(y, frame_length=..., hop_length=...)`` (edge
     padding, |y| <= ``threshold`` counted as positive, rate = crossings / frame_length): one
-    compiled pass counts the crossings up to every sample, and each frame's count is the
-    difference of two of those running counts, instead of framing the signal.
+    compiled pass counts the crossings and records the running count at each frame's first and
+    last sample; a frame's count is their difference (no framing, nothing the signal's size kept).
 
     Returns
     -------
@@ -295,8 +397,13 @@ def _zcr_kernel():
         n = y.size
         pad = frame_length // 2
         n_padded = n + 2 * pad
-        # running[i]: sign changes between consecutive samples of the edge-padded signal up to i
-        running = np.empty(n_padded, np.int64)
+        n_frames = 1 + (n_padded - frame_length) // hop_length
+        # Sign changes between consecutive samples of the edge-padded signal, counted up to each
+        # frame's first and last sample (one pass, nothing the signal's size kept).
+        first = np.empty(n_frames, np.int64)
+        last = np.empty(n_frames, np.int64)
+        jf = 0
+        jl = 0
         count = 0
         prev_neg = False
         for i in range(n_padded):
@@ -304,14 +411,14 @@ def _zcr_kernel():
             neg = abs(x) > threshold and x < 0
             if i > 0 and neg != prev_neg:
                 count += 1
-            running[i] = count
             prev_neg = neg
-        n_frames = 1 + (n_padded - frame_length) // hop_length
-        out = np.empty(n_frames, np.int64)
-        for j in range(n_frames):
-            start = j * hop_length
-            out[j] = running[start + frame_length - 1] - running[start]
-        return out
+            if jf < n_frames and i == jf * hop_length:
+                first[jf] = count
+                jf += 1
+            if jl < n_frames and i == jl * hop_length + frame_length - 1:
+                last[jl] = count
+                jl += 1
+        return last - first
 
     return kernel
 

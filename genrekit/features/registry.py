@@ -16,6 +16,16 @@ cannot have a cycle, and the registration order is the compute order. For a set 
 features, :meth:`Registry.plan` picks the nodes they need, and nothing else, and
 :meth:`Registry.compute` runs each of them once and drops every intermediate after its last use.
 
+A node registered ``framewise=True`` computes each frame (column, the last axis) of its value from
+the same frame of its inputs only: the spectrogram and what is computed per frame from it. The
+registry computes those nodes block by block (:data:`BLOCK_FRAMES` frames at a time) and keeps,
+whole, only the values that other nodes or the caller need (the mel power, not the complex STFT,
+its magnitude or its power), so memory grows with the frames kept, not with the spectrogram. A
+framewise node that reads the signal is a *frame source*: it is also given ``frames=(start,
+stop)`` and returns those frames (``frame_count(y, config)``, given to the registry, says how many
+there are). A frame's value does not depend on the block it was computed in (the tests prove it
+bit for bit against whole-track arrays).
+
 Everything that enumerates features is derived from here: which names ``FeatureConfig`` and
 ``--features`` accept (with the valid ones in the error), what ``all`` means, the widths
 (``FeatureConfig.feature_dims``), frame vs track, the summary column names and the compute order.
@@ -39,6 +49,12 @@ if TYPE_CHECKING:  # the config module imports the catalog, which imports this o
 #: The source node: the decoded mono signal at ``config.sr``.
 SIGNAL = "signal"
 LEVELS = ("frame", "track")
+#: Frames per block of the framewise nodes (~24 s at 22,050 Hz, hop 512): a 30-s clip is one block;
+#: a block's spectrogram and its per-frame intermediates take ~25 MB, however long the track. The
+#: last block takes the remainder (1 to 2 blocks' worth), so no block is shorter than this: a matrix
+#: product over a block's frames runs the same BLAS kernel, column for column, as over the whole
+#: track's (OpenBLAS switches to other kernels, with other rounding, below ~256 columns).
+BLOCK_FRAMES = 1024
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,6 +77,10 @@ class Node:
     check : callable or None
         ``check(y, config)``: raises :class:`~genrekit.errors.AudioError` when the signal cannot
         give this node (e.g. too short for its window). Runs before anything is computed.
+    framewise : bool
+        Frame ``j`` of its value (the last axis of each array) depends on frame ``j`` of its
+        inputs only, which are framewise nodes or the signal: computed in blocks of frames (see
+        the module docstring); ``fn`` is given ``frames=(start, stop)`` when it reads the signal.
     """
 
     name: str
@@ -68,6 +88,7 @@ class Node:
     inputs: tuple[str, ...] = ()
     scratch: tuple[str, ...] = ()
     check: Callable | None = None
+    framewise: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -143,17 +164,23 @@ class Feature(Node):
 
 
 class Registry:
-    """Nodes by name, in registration order (= compute order)."""
+    """Nodes by name, in registration order (= compute order).
 
-    def __init__(self):
+    ``frame_count(y, config) -> int``: how many frames the frame sources give for a signal (needed
+    once a framewise node reads the signal).
+    """
+
+    def __init__(self, frame_count: Callable | None = None):
         self._nodes: dict[str, Node] = {SIGNAL: Node(name=SIGNAL, fn=None)}
+        self.frame_count = frame_count
 
     # ----------------------------------------------------------------------------- registering
     def intermediate(self, name: str, *, inputs: tuple[str, ...], scratch: tuple[str, ...] = (),
-                     check: Callable | None = None) -> Callable:
+                     check: Callable | None = None, framewise: bool = False) -> Callable:
         """Decorator: register ``fn(config, **inputs)`` as a shared, unstored intermediate."""
         def register(fn):
-            self._add(Node(name=name, fn=fn, inputs=tuple(inputs), scratch=tuple(scratch), check=check))
+            self._add(Node(name=name, fn=fn, inputs=tuple(inputs), scratch=tuple(scratch), check=check,
+                           framewise=framewise))
             return fn
         return register
 
@@ -162,13 +189,14 @@ class Registry:
                 validate: Callable | None = None, check: Callable | None = None,
                 scratch: tuple[str, ...] = (), default: bool = True, clock: str = "frames",
                 config_fields: tuple[str, ...] = (), cache_key: Callable | None = None,
-                ready: Callable | None = None) -> Callable:
+                ready: Callable | None = None, framewise: bool = False) -> Callable:
         """Decorator: register ``fn(config, **inputs)`` as a stored feature (see :class:`Feature`)."""
         def register(fn):
             self._add(Feature(name=name, fn=fn, inputs=tuple(inputs), scratch=tuple(scratch), check=check,
                               width=width, level=level, frame_rate=frame_rate, row_names=row_names,
                               validate=validate, default=default, clock=clock,
-                              config_fields=tuple(config_fields), cache_key=cache_key, ready=ready))
+                              config_fields=tuple(config_fields), cache_key=cache_key, ready=ready,
+                              framewise=framewise))
             return fn
         return register
 
@@ -187,13 +215,17 @@ class Registry:
             raise ParameterError(f"{node.name!r} may only overwrite its own inputs, not {node.scratch}")
         if isinstance(node, Feature) and node.level not in LEVELS:
             raise ParameterError(f"feature {node.name!r}: level must be 'frame' or 'track', got {node.level!r}")
+        if node.framewise and not all(i == SIGNAL or self._nodes[i].framewise for i in node.inputs):
+            raise ParameterError(f"framewise {node.name!r} may only be computed from framewise nodes or the signal")
+        if node.framewise and isinstance(node, Feature) and (node.level != "frame" or node.clock != "frames"):
+            raise ParameterError(f"framewise feature {node.name!r} must be a frame feature on the STFT's frames")
         if isinstance(node, Feature) and not node.clock.isidentifier():
             raise ParameterError(f"feature {node.name!r}: clock {node.clock!r} is not an identifier")
         self._nodes[node.name] = node
 
     def copy(self) -> "Registry":
         """An independent registry with the same nodes, to extend without touching this one."""
-        new = Registry()
+        new = Registry(self.frame_count)
         new._nodes = dict(self._nodes)
         return new
 
@@ -262,20 +294,32 @@ class Registry:
                 seen.append(node.check)
                 node.check(y, config)
 
-    def compute(self, y: np.ndarray, config: FeatureConfig, features) -> dict[str, np.ndarray]:
+    def compute(self, y: np.ndarray, config: FeatureConfig, features, *,
+                block_frames: int | None = None) -> dict[str, np.ndarray]:
         """Compute ``features`` of the signal ``y``, each needed node once, in compute order.
 
-        Returns ``name -> value`` as the feature functions return them (dtype unchanged), in the
-        order of ``features``; a value of the wrong shape for its registration raises ValueError.
+        Framewise nodes are computed ``block_frames`` frames at a time, the last block taking the
+        remainder (the values do not depend on it; see :data:`BLOCK_FRAMES`). ``y`` may be a
+        one-item list: the signal is then taken out of it and freed after its last consumer. Returns ``name -> value`` as the feature functions return them (dtype unchanged),
+        in the order of ``features``; a value of the wrong shape for its registration raises
+        ValueError.
         """
         plan = self.plan(features)
         keep = set(features)
+        framewise = [node for node in plan if node.framewise]
+        rest = [node for node in plan if not node.framewise]
         uses = {}
-        for node in plan:
+        for node in rest:
             for i in node.inputs:
                 uses[i] = uses.get(i, 0) + 1
-        values = {SIGNAL: y}
-        for node in plan:
+        values = {SIGNAL: y.pop() if isinstance(y, list) else y}
+        del y  # values holds it: released after its last consumer when the caller handed it over
+        if framewise:  # what the other nodes and the caller need of them, whole
+            wanted = {n.name for n in framewise} & (keep | set(uses))
+            values.update(self._blockwise(values[SIGNAL], config, framewise, wanted, block_frames or BLOCK_FRAMES))
+            if SIGNAL not in uses:
+                del values[SIGNAL]
+        for node in rest:
             values[node.name] = node.fn(config, **_arguments(node, values, uses, keep))
             for i in node.inputs:
                 uses[i] -= 1
@@ -293,6 +337,50 @@ class Registry:
                                  f"its registration says ({dim},)")
             out[name] = values[name]
         return out
+
+    def _blockwise(self, y: np.ndarray, config: FeatureConfig, nodes: list[Node], wanted: set,
+                   block_frames: int) -> dict:
+        """The ``wanted`` values of the framewise ``nodes``, computed block by block, each whole."""
+        if self.frame_count is None:
+            raise ParameterError("framewise nodes need the registry's frame_count")
+        n_frames = int(self.frame_count(y, config))
+        if block_frames < 1:
+            raise ParameterError(f"block_frames must be >= 1, got {block_frames}")
+        uses = {}
+        for node in nodes:
+            for i in node.inputs:
+                uses[i] = uses.get(i, 0) + 1
+        whole = {}
+        starts = range(0, max(n_frames - block_frames, 0) + 1, block_frames)
+        for start, stop in zip(starts, [*starts[1:], n_frames]):
+            left, values = dict(uses), {SIGNAL: y}
+            for node in nodes:
+                extra = {"frames": (start, stop)} if SIGNAL in node.inputs else {}
+                values[node.name] = node.fn(config, **_arguments(node, values, left, wanted), **extra)
+                for i in node.inputs:
+                    left[i] -= 1
+                    if left[i] == 0 and i not in wanted and i != SIGNAL:
+                        del values[i]
+            for name in wanted:
+                if start == 0 and stop == n_frames:  # one block: the value as computed
+                    whole[name] = values[name]
+                else:
+                    whole[name] = _place(whole.get(name), values[name], start, stop, n_frames, name)
+        return whole
+
+
+def _place(whole, part, start: int, stop: int, n_frames: int, name: str):
+    """Write frames ``start:stop`` (``part``) into ``whole`` (made on the first block); return it."""
+    if isinstance(part, (tuple, list)):
+        whole = whole or [None] * len(part)
+        return type(part)(_place(w, p, start, stop, n_frames, name) for w, p in zip(whole, part))
+    part = np.asarray(part)
+    if part.ndim == 0 or part.shape[-1] != stop - start:
+        raise ValueError(f"framewise {name!r} gave shape {part.shape} for frames {start}:{stop}")
+    if whole is None:
+        whole = np.empty(part.shape[:-1] + (n_frames,), dtype=part.dtype)
+    whole[..., start:stop] = part
+    return whole
 
 
 def _arguments(node: Node, values: dict, uses: dict, keep: set) -> dict:

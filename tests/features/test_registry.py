@@ -75,7 +75,7 @@ def test_unknown_feature_errors_list_every_registered_feature():
     (("chroma",), ["stft_magnitude", "power_stft", "chroma"]),
     (("tempo",), ["stft_magnitude", "power_stft", "mel", "logmel", "onset_env", "tempogram", "tempo"]),
     (("mfcc_delta2",), ["stft_magnitude", "power_stft", "mel", "logmel", "mfcc", "mfcc_delta2"]),
-    (("rolloff", "contrast"), ["stft_magnitude", "contrast", "spectral_shape", "rolloff"]),
+    (("rolloff", "contrast"), ["stft_magnitude", "contrast_levels", "contrast", "spectral_shape", "rolloff"]),
 ])
 def test_a_subset_computes_only_what_it_needs_in_registration_order(features, plan):
     assert [n.name for n in FEATURES.plan(features)] == plan
@@ -257,10 +257,89 @@ def test_an_intermediate_is_released_after_its_last_consumer():
     (lambda r: r.feature("a", inputs=("signal",), width=1, scratch=("b",)), "may only overwrite its own inputs"),
     (lambda r: r.feature("a", inputs=("signal",), width=1, level="song"), "level must be 'frame' or 'track'"),
     (lambda r: r.intermediate("a", inputs=("signal", "signal")), "lists an input twice"),
+    (lambda r: (r.intermediate("whole", inputs=("signal",))(lambda c, **kw: None),
+                r.intermediate("a", inputs=("whole",), framewise=True))[1],
+     "framewise 'a' may only be computed from framewise nodes or the signal"),
+    (lambda r: r.feature("a", inputs=("signal",), width=1, level="track", framewise=True),
+     "framewise feature 'a' must be a frame feature"),
 ])
 def test_bad_registrations_are_refused(register, match):
     with pytest.raises(ParameterError, match=match):
         register(Registry())(lambda config, **kw: None)
+
+
+def _framewise_registry(calls: list, held: dict) -> Registry:
+    """Frames of 4 samples; "power" per frame (framewise), a framewise feature and a whole one."""
+    reg = Registry(frame_count=lambda y, config: len(y) // 4)
+
+    @reg.intermediate("frames4", inputs=("signal",), framewise=True)
+    def _frames4(config, *, signal, frames):
+        a, b = frames
+        calls.append(frames)
+        return signal[4 * a:4 * b].reshape(-1, 4).T.copy()
+
+    @reg.intermediate("power", inputs=("frames4",), framewise=True)
+    def _power(config, *, frames4):
+        arr = frames4 ** 2
+        held.setdefault("power", []).append(weakref.ref(arr))
+        return arr
+
+    @reg.feature("loud", inputs=("power",), width=1, framewise=True)
+    def _loud(config, *, power):
+        return power.sum(axis=0, keepdims=True)
+
+    @reg.feature("share", inputs=("loud",), width=1)
+    def _share(config, *, loud):
+        held["alive"] = [r() is not None for r in held["power"]]
+        return loud / loud.sum()
+
+    return reg
+
+
+def test_framewise_nodes_are_computed_in_blocks_and_kept_whole_only_where_needed():
+    calls, held = [], {}
+    reg = _framewise_registry(calls, held)
+    y = np.arange(40, dtype=np.float32)  # 10 frames
+    whole = reg.compute(y, FeatureConfig(), ("share", "loud"), block_frames=100)
+    assert calls == [(0, 10)]
+    calls.clear()
+    held.clear()
+    out = reg.compute(y, FeatureConfig(), ("share", "loud"), block_frames=3)
+    assert calls == [(0, 3), (3, 6), (6, 10)]  # the last block takes the remainder
+    assert held["alive"] == [False, False, False]  # no block's power outlived its block
+    for name in ("share", "loud"):
+        np.testing.assert_array_equal(out[name], whole[name])
+    np.testing.assert_array_equal(out["loud"][0], (y.reshape(10, 4) ** 2).sum(axis=1))
+
+
+def test_a_signal_handed_over_is_freed_after_its_last_consumer():
+    calls, held = [], {}
+    reg = _framewise_registry(calls, held)
+
+    @reg.feature("late", inputs=("loud",), width=1)
+    def _late(config, *, loud):
+        held["signal_alive"] = held["signal"]() is not None
+        return loud
+
+    y = np.arange(40, dtype=np.float32)
+    held["signal"] = weakref.ref(y)
+    box = [y]
+    del y
+    out = reg.compute(box, FeatureConfig(), ("late",), block_frames=4)
+    assert box == [] and held["signal_alive"] is False and held["signal"]() is None
+    np.testing.assert_array_equal(out["late"][0], (np.arange(40).reshape(10, 4) ** 2).sum(axis=1))
+    kept = np.arange(40, dtype=np.float32)  # not handed over: the caller's own stays
+    held["signal"] = weakref.ref(kept)
+    reg.compute(kept, FeatureConfig(), ("late",))
+    assert held["signal_alive"] is True
+
+
+def test_a_framewise_value_of_the_wrong_width_is_an_error_that_names_it():
+    reg = Registry(frame_count=lambda y, config: 6)
+    reg.feature("odd", inputs=("signal",), width=1, framewise=True)(
+        lambda config, *, signal, frames: np.zeros((1, 2)))
+    with pytest.raises(ValueError, match=r"framewise 'odd' gave shape \(1, 2\) for frames 0:3"):
+        reg.compute(np.ones(8, np.float32), FeatureConfig(), ("odd",), block_frames=3)
 
 
 def test_a_feature_of_the_wrong_shape_is_an_error_that_names_it():

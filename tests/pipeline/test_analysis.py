@@ -31,7 +31,26 @@ def test_a_good_file(wav):
     assert isinstance(got, FileAnalysis) and got.native_sr == SR and got.signal.dtype == np.float32
     assert got.derived == (len(got.signal), sorted(got.features))
     np.testing.assert_array_equal(got.summary, summary_vector(got.features, CONFIG))
+    assert got.n_samples == len(got.signal) == round(1.5 * SR)
     assert analyse_file(wav, CONFIG).summary is None
+
+
+def test_before_sees_the_signal_which_the_features_then_free(wav):
+    seen = {}
+
+    def before(y):
+        seen["signal"] = y.copy()
+        return y.size
+
+    kept = analyse_file(wav, CONFIG, summary=True)
+    got = analyse_file(wav, CONFIG, summary=True, before=before)
+    assert got.signal is None and got.derived == got.n_samples == kept.n_samples == round(1.5 * SR)
+    np.testing.assert_array_equal(seen["signal"], kept.signal)
+    for name in CONFIG.features:
+        np.testing.assert_array_equal(got.features[name], kept.features[name])
+    np.testing.assert_array_equal(got.summary, kept.summary)
+    with pytest.raises(ValueError, match="then or before, not both"):
+        analyse_file(wav, CONFIG, before=before, then=lambda y, f: None)
 
 
 def test_failures_are_captured_never_raised(tmp_path, wav):

@@ -18,7 +18,7 @@ import numpy as np
 
 from genrekit.errors import AudioError
 from genrekit.features.config import FeatureConfig
-from genrekit.features.extract import compute_features, summary_vector
+from genrekit.features.extract import check_signal, compute_features, summary_vector
 from genrekit.pipeline.extraction.decode import decode
 
 
@@ -28,21 +28,25 @@ class FileAnalysis:
 
     Attributes
     ----------
-    signal : ndarray of float32, shape (n_samples,)
-        The decoded mono signal at ``config.sr``.
+    signal : ndarray of float32, shape (n_samples,), or None
+        The decoded mono signal at ``config.sr``; None when it was handed to the features (an
+        analysis with ``before`` and no ``then``) and freed.
     native_sr : int
         The file's own sample rate.
     features : dict
         :func:`~genrekit.features.compute_features` output (feature-major arrays).
+    n_samples : int
+        Samples of the signal (its duration times ``config.sr``).
     summary : ndarray or None
         The summary vector (finite), when asked for.
     derived : object
-        What ``then`` returned, when given.
+        What ``before`` or ``then`` returned, when given.
     """
 
-    signal: np.ndarray
+    signal: np.ndarray | None
     native_sr: int
     features: dict
+    n_samples: int = 0
     summary: np.ndarray | None = None
     derived: Any = None
 
@@ -75,7 +79,8 @@ def thread_controller():
 
 def analyse_file(path: str | os.PathLike, config: FeatureConfig, *, max_seconds: float | None = None,
                  summary: bool = False, then: Callable[[np.ndarray, dict], Any] | None = None,
-                 one_thread: bool = True, out_of_memory: str = "out of memory") -> FileAnalysis | FileFailure:
+                 before: Callable[[np.ndarray], Any] | None = None, one_thread: bool = True,
+                 out_of_memory: str = "out of memory") -> FileAnalysis | FileFailure:
     """Decode ``path`` and compute ``config``'s features; never raises for a bad file.
 
     Parameters
@@ -90,6 +95,11 @@ def analyse_file(path: str | os.PathLike, config: FeatureConfig, *, max_seconds:
     then : callable, optional
         ``then(signal, features)``, run under the same error capture (and thread limit); its
         result is :attr:`FileAnalysis.derived`.
+    before : callable, optional
+        Instead of ``then``: ``before(signal)``, run before the features; its result is
+        :attr:`FileAnalysis.derived`. The signal is then handed to the features and freed after
+        its last use, so a long file's signal is not held while its tempo is computed
+        (:attr:`FileAnalysis.signal` is None).
     one_thread : bool
         Run with one BLAS/OpenMP thread, so the same file gives bit-identical features whichever
         process or machine load computed it (extraction). False: the process's own setting.
@@ -103,11 +113,13 @@ def analyse_file(path: str | os.PathLike, config: FeatureConfig, *, max_seconds:
         ``MemoryError``, or the class name of any other exception (a bug or an unexpected decoder
         error), whose message is its text (its repr when the text is empty).
     """
+    if then is not None and before is not None:
+        raise ValueError("analyse_file takes then or before, not both")
     try:
         if one_thread:
             with thread_controller().limit(limits=1):
-                return _analyse(path, config, max_seconds, summary, then)
-        return _analyse(path, config, max_seconds, summary, then)
+                return _analyse(path, config, max_seconds, summary, then, before)
+        return _analyse(path, config, max_seconds, summary, then, before)
     except AudioError as e:
         return FileFailure("AudioError", str(e))
     except MemoryError:
@@ -116,11 +128,19 @@ def analyse_file(path: str | os.PathLike, config: FeatureConfig, *, max_seconds:
         return FileFailure(type(e).__name__, str(e) or repr(e))
 
 
-def _analyse(path, config: FeatureConfig, max_seconds, summary: bool, then) -> FileAnalysis:
+def _analyse(path, config: FeatureConfig, max_seconds, summary: bool, then, before) -> FileAnalysis:
     y, native_sr = decode(path, config.sr, offset=config.offset, duration=config.duration,
                           max_seconds=max_seconds)
+    n_samples, derived = len(y), None
+    if before is not None:
+        check_signal(y, config)  # a signal the features refuse fails as it would without ``before``
+        derived = before(y)
+        y = [y]  # handed over: the features free it after its last consumer
     features = compute_features(y, config)
-    out = FileAnalysis(signal=y, native_sr=int(native_sr), features=features)
+    if before is not None:
+        y = None
+    out = FileAnalysis(signal=y, native_sr=int(native_sr), features=features, n_samples=n_samples,
+                       derived=derived)
     if summary:
         out.summary = summary_vector(features, config)
         if not np.isfinite(out.summary).all():  # never into the summary table, whatever the cause

@@ -31,6 +31,29 @@ def downmix(block: np.ndarray) -> np.ndarray:
     return mono
 
 
+class _Signal:
+    """The output signal, written block by block into one array sized for the expected length
+    (grown if a file holds more): never a list of blocks and their concatenated copy at once."""
+
+    def __init__(self, expected: float):
+        self.buf = np.empty(int(expected) + 1024, dtype=np.float32)
+        self.n = 0
+
+    def append(self, block: np.ndarray):
+        end = self.n + len(block)
+        if end > len(self.buf):
+            grown = np.empty(max(end, 2 * len(self.buf)), dtype=np.float32)
+            grown[:self.n] = self.buf[:self.n]
+            self.buf = grown
+        self.buf[self.n:end] = block
+        self.n = end
+
+    def array(self) -> np.ndarray:
+        """The samples written (a copy when the array is much larger than them)."""
+        y = self.buf[:self.n]
+        return y.copy() if len(self.buf) > 1.1 * self.n + 4096 else y
+
+
 _NOT_REGULAR = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
                 (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
                 (stat.S_ISDIR, "a folder"))
@@ -123,7 +146,7 @@ def decode(
         Seconds to skip, and the most seconds to read (None: to the end).
     max_seconds : float, optional
         Refuse (AudioError) a file whose part to read is longer than this, before decoding it:
-        extraction memory grows with the length of the signal (about 1 MB per second).
+        extraction memory grows with the length of the signal (about 0.12 MB per second).
 
     Returns
     -------
@@ -160,7 +183,7 @@ def decode(
                     raise AudioError(
                         f"{to_read / native_sr / 60:.1f} min of audio is more than the "
                         f"{max_seconds / 60:g} min genrekit analyses per file (memory grows by about "
-                        f"1 MB per second of audio); pass --duration S to analyse part of it, or "
+                        f"0.12 MB per second of audio); pass --duration S to analyse part of it, or "
                         f"raise --max-minutes")
             if start:
                 if f.seekable():
@@ -169,7 +192,8 @@ def decode(
                     raise AudioError("file is not seekable; cannot apply --offset")
             stream = None if native_sr == sr else soxr.ResampleStream(native_sr, sr, 1, dtype="float32", quality="HQ")
             remaining = None if stop is None else stop - start
-            chunks = []
+            frames = max((f.frames if stop is None else min(f.frames, stop)) - start, 0)
+            chunks = _Signal(frames * sr / native_sr)
             while remaining is None or remaining > 0:
                 n = BLOCK_FRAMES if remaining is None else min(BLOCK_FRAMES, remaining)
                 block = f.read(n, dtype="float32", always_2d=True)
@@ -187,7 +211,7 @@ def decode(
         raise AudioError(f"cannot decode audio: {_libsndfile_reason(e, path)}") from e
     except (RuntimeError, TypeError, ValueError, EOFError) as e:
         raise AudioError(f"cannot decode audio: {e}") from e
-    y = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+    y = chunks.array()
     if y.size == 0:
         raise AudioError("no audio samples" + (" after the requested offset" if offset else ""))
     return np.ascontiguousarray(y, dtype=np.float32), native_sr

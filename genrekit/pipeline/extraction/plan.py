@@ -22,7 +22,7 @@ DEFAULT_SHARD_SIZE = 64
 DEFAULT_SHARD_SECONDS = 60.0
 #: Files per Dask task, and so per shard (``--batch-size``).
 DEFAULT_BATCH_SIZE = 32
-#: Longest audio analysed per file by default (s): memory grows ~1 MB per second of audio.
+#: Longest audio analysed per file by default (s): memory grows ~0.12 MB per second of audio.
 DEFAULT_MAX_SECONDS = 30 * 60.0
 
 

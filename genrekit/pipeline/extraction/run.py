@@ -91,7 +91,7 @@ def extract(
         With ``executor="dask"``: files per task, and so per shard.
     max_seconds : float or None
         A file with more audio than this to analyse is recorded as a failure instead of being
-        decoded (memory grows about 1 MB per second of audio); None: no limit.
+        decoded (memory grows about 0.12 MB per second of audio); None: no limit.
     rehash : bool
         Hash every file's content instead of trusting an unchanged size and mtime (which a file
         rewritten in place with the same size and a restored mtime fools); only files whose

@@ -104,9 +104,10 @@ def extract_one(task: dict, config: FeatureConfig) -> dict:
         return {"status": "failed_cached", "task": task, "content_hash": h}
     # One BLAS thread in every process, this one included: the same file gives bit-identical
     # features whichever backend or worker count computed it.
-    # The fingerprint (near-duplicate detection) comes from the same decoded signal, in this pass.
+    # The fingerprint (near-duplicate detection) comes from the same decoded signal, in this pass,
+    # before the features: they can then free the signal once the last of them has read it.
     got = analyse_file(path, config, max_seconds=task.get("max_seconds"), summary=True,
-                       then=lambda y, _: fingerprint(y, config.sr), out_of_memory=OUT_OF_MEMORY)
+                       before=lambda y: fingerprint(y, config.sr), out_of_memory=OUT_OF_MEMORY)
     if isinstance(got, FileFailure):
         return _fail(task, h, got.error_type, got.message)
     feats = got.features
@@ -117,7 +118,7 @@ def extract_one(task: dict, config: FeatureConfig) -> dict:
         "status": "ok",
         "task": task,
         "content_hash": h,
-        "duration": float(len(got.signal) / config.sr),
+        "duration": float(got.n_samples / config.sr),
         "sample_rate": got.native_sr,
         "n_frames": int(n_frames),
         "frames": frame_feats,

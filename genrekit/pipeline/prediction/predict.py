@@ -166,7 +166,7 @@ def featurise_file(path: str, config_json: str, artifact_layout: dict, segments:
     if isinstance(got, FileFailure):
         return {"path": path, "error": got.line()}
     X, pieces = got.derived
-    return {"path": path, "X": X, "duration": len(got.signal) / config.sr, "segments": pieces}
+    return {"path": path, "X": X, "duration": got.n_samples / config.sr, "segments": pieces}
 
 
 def _probabilities(estimator, X, n_classes: int) -> np.ndarray:
