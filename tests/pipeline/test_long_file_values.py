@@ -30,6 +30,16 @@ def _music(seconds: float) -> np.ndarray:
     return np.stack([left, right], axis=1)
 
 
+@pytest.fixture(autouse=True)
+def one_blas_thread():
+    """As in extraction's workers (one BLAS thread each): with several, OpenBLAS splits a matrix
+    product over threads by its width, so a block and the whole track may round differently."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        yield
+
+
 @pytest.fixture(scope="module")
 def long_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("long") / "long.flac"
