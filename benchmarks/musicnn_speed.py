@@ -133,7 +133,8 @@ def extraction_times(paths, repeats: int) -> tuple[list[float], list[float]]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--clips", type=int, default=5, help="30-s clips, one per genre (default: 5)")
-    ap.add_argument("--repeats", type=int, default=7, help="runs per clip; the fastest counts (default: 7: this VM drifts)")
+    ap.add_argument("--repeats", type=int, default=7,
+                    help="runs per clip; the fastest counts (default: 7: a shared VM drifts)")
     ap.add_argument("--model", default="MTT_musicnn")
     ap.add_argument("--tf-python", default=None, metavar="PATH",
                     help="an interpreter with tensorflow, tf-keras and musicnn 0.1.0 (--no-deps) for the reference")

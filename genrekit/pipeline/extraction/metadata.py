@@ -3,8 +3,8 @@
 ``extract`` reads the source (a folder, a manifest, FMA) every run. A track found cached keeps its
 features; if the source now says something else about it (another label, an artist where there
 was none, a split, an extra column, a new path), :func:`sync_metadata` records the source's
-values in the store's ``metadata.json`` (a field the source says nothing about keeps its value) (:mod:`genrekit.cache.metadata`), which every reader
-applies. The fields compared are every metadata field of the store's rows that the source's
+values in the store's ``metadata.json`` (:mod:`genrekit.cache.metadata`), which every reader
+applies; a field the source says nothing about keeps its value. The fields compared are every metadata field of the store's rows that the source's
 :class:`~genrekit.pipeline.extraction.tracks.Track` also has, found by name.
 """
 
