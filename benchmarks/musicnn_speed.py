@@ -17,7 +17,7 @@ One run, on the same 30-s clips (default: ../shared/data/gtzan-mini, one per gen
 3. **extraction** — ``analyse_file`` (decode, every feature, summary) with the default features
    and with the default features plus ``musicnn,musicnn_tags``: ms per clip and the ratio.
 
-    python benchmarks/musicnn_speed.py [--tf-python /tmp/tfref/bin/python] [--clips N]
+    python benchmarks/musicnn_speed.py [--tf-python ../tfref/bin/python] [--clips N]
 
 Ratios are against references measured in the same run on the same machine.
 """
