@@ -154,26 +154,24 @@ def _timbral_taps(x):
 
 def _temporal(x, kernels, bands_per_step: int = 16):
     """Temporal filters (``kernels``: (F, kt) matrices, kt ≤ 128, TensorFlow ``same`` padding)
-    on every band, max over bands: ``x`` (T, 96) → [(F, T)]. Every kernel's windows are columns
-    of the widest kernel's windows, so the signal is unfolded once; a few bands at a time, so
-    that each product stays in cache for the running max."""
+    on every band, max over bands: ``x`` (T, 96) → [(F, T)]. A few bands at a time, each band's
+    windows of the widest kernel unfolded once (every kernel's windows are columns of them) and
+    kept in cache for all kernels and the running max."""
     import torch
     import torch.nn.functional as F
 
     t, bands = x.shape
     wide = max(k.shape[1] for k in kernels)
     before = _same_pad(wide)[0]
-    win = F.pad(x.T.contiguous(), _same_pad(wide)).unfold(1, wide, 1).contiguous()  # (bands, T, 128)
-    out = []
-    for k in kernels:
-        start = before - _same_pad(k.shape[1])[0]
-        best = None
-        for b in range(0, bands, bands_per_step):
-            w = win[b:b + bands_per_step, :, start:start + k.shape[1]]
-            m = (k @ w.reshape(-1, k.shape[1]).T).view(k.shape[0], -1, t).amax(1)  # (F, T)
-            best = m if best is None else torch.maximum(best, m)
-        out.append(best)
-    return out
+    padded = F.pad(x.T.contiguous(), _same_pad(wide))  # (bands, T + wide - 1)
+    best = [None] * len(kernels)
+    for b in range(0, bands, bands_per_step):
+        win = padded[b:b + bands_per_step].unfold(1, wide, 1).reshape(-1, wide)  # (bands·T, wide)
+        for i, k in enumerate(kernels):
+            start = before - _same_pad(k.shape[1])[0]
+            m = (k @ win[:, start:start + k.shape[1]].T).view(k.shape[0], -1, t).amax(1)  # (F, T)
+            best[i] = m if best[i] is None else torch.maximum(best[i], m)
+    return best
 
 
 def build_module(tensors: dict[str, np.ndarray]):
