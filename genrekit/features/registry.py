@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 
 from genrekit.errors import ParameterError
+from genrekit.features.kernels import blocks
 
 if TYPE_CHECKING:  # the config module imports the catalog, which imports this one
     from genrekit.features.config import FeatureConfig
@@ -308,10 +309,7 @@ class Registry:
         keep = set(features)
         framewise = [node for node in plan if node.framewise]
         rest = [node for node in plan if not node.framewise]
-        uses = {}
-        for node in rest:
-            for i in node.inputs:
-                uses[i] = uses.get(i, 0) + 1
+        uses = _use_counts(rest)
         values = {SIGNAL: y.pop() if isinstance(y, list) else y}
         del y  # values holds it: released after its last consumer when the caller handed it over
         if framewise:  # what the other nodes and the caller need of them, whole
@@ -346,13 +344,9 @@ class Registry:
         n_frames = int(self.frame_count(y, config))
         if block_frames < 1:
             raise ParameterError(f"block_frames must be >= 1, got {block_frames}")
-        uses = {}
-        for node in nodes:
-            for i in node.inputs:
-                uses[i] = uses.get(i, 0) + 1
+        uses = _use_counts(nodes)
         whole = {}
-        starts = range(0, max(n_frames - block_frames, 0) + 1, block_frames)
-        for start, stop in zip(starts, [*starts[1:], n_frames]):
+        for start, stop in blocks(n_frames, block_frames):
             left, values = dict(uses), {SIGNAL: y}
             for node in nodes:
                 extra = {"frames": (start, stop)} if SIGNAL in node.inputs else {}
@@ -367,6 +361,15 @@ class Registry:
                 else:
                     whole[name] = _place(whole.get(name), values[name], start, stop, n_frames, name)
         return whole
+
+
+def _use_counts(nodes) -> dict[str, int]:
+    """How many of ``nodes`` read each input."""
+    uses: dict[str, int] = {}
+    for node in nodes:
+        for i in node.inputs:
+            uses[i] = uses.get(i, 0) + 1
+    return uses
 
 
 def _place(whole, part, start: int, stop: int, n_frames: int, name: str):
